@@ -1,0 +1,1 @@
+"""One module per ``ullc-harness`` subcommand (see :mod:`harness.cli`)."""

@@ -1,0 +1,18 @@
+"""Package discovery that pyproject.toml alone cannot express.
+
+The suites live at top level in the repository (the layout users asked for) but
+ship inside the wheel as ``harness.suites`` so that ``ullc-harness run`` finds
+them on a machine that only installed the package.
+"""
+
+from setuptools import find_packages, setup
+
+harness_packages = find_packages(include=["harness", "harness.*"])
+suite_packages = ["harness.suites"] + [
+    f"harness.suites.{name}" for name in find_packages(where="suites")
+]
+
+setup(
+    packages=harness_packages + suite_packages,
+    package_dir={"harness.suites": "suites"},
+)

@@ -1,0 +1,1 @@
+"""ULLC conformance suites (shipped as harness.suites)."""

@@ -1,0 +1,1 @@
+"""Chaos: latency, loss, outages and races on every link (specs: RACE, FB, STUN)."""

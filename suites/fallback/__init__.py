@@ -1,0 +1,1 @@
+"""Fallback: diverged routes recover through the signaling response (specs: FB)."""

@@ -1,0 +1,1 @@
+"""Happy path: connects under budget, ULLC beats sequential (specs: SIG, STUN, ROUTE)."""
