@@ -12,7 +12,10 @@ suite_packages = ["harness.suites"] + [
     f"harness.suites.{name}" for name in find_packages(where="suites")
 ]
 
+# The normative spec ships too (harness.specs), so an installed harness can
+# validate messages against the very schemas the spec publishes.
 setup(
-    packages=harness_packages + suite_packages,
-    package_dir={"harness.suites": "suites"},
+    packages=[*harness_packages, *suite_packages, "harness.specs"],
+    package_dir={"harness.suites": "suites", "harness.specs": "specs"},
+    package_data={"harness.specs": ["*.md", "schemas/*.json"]},
 )
