@@ -1,0 +1,346 @@
+"""Load a target file (TOML) into :class:`~harness.target.model.Target` (TGT-1..6)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from harness.signaling.messages import Mode
+from harness.target.errors import TargetFileError
+from harness.target.model import (
+    DEFAULT_STUN_PORT,
+    Capabilities,
+    ClientSettings,
+    ControlUrls,
+    Endpoints,
+    HostPort,
+    Limits,
+    ReferenceInfo,
+    Target,
+)
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?$")
+_T = TypeVar("_T")
+
+
+class _Section:
+    """One TOML table; remembers which keys were read so the rest can be refused (TGT-2)."""
+
+    def __init__(self, source: Path | str, name: str, body: Any) -> None:
+        if not isinstance(body, dict):
+            raise TargetFileError(source, name, f"expected a table, got {_kind(body)}")
+        self.source = source
+        self.name = name
+        self.body: dict[str, Any] = body
+        self.seen: set[str] = set()
+
+    def key(self, key: str) -> str:
+        return f"{self.name}.{key}"
+
+    def error(self, key: str, problem: str) -> TargetFileError:
+        return TargetFileError(self.source, self.key(key), problem)
+
+    def get(self, key: str, kind: type[_T], expected: str) -> _T | None:
+        self.seen.add(key)
+        if key not in self.body:
+            return None
+        value = self.body[key]
+        # bool is an int subclass: `port = true` must not pass as 1.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.error(key, f"expected {expected}, got {_kind(value)} {value!r}")
+        return value
+
+    def string(self, key: str) -> str | None:
+        return self.get(key, str, "a string")
+
+    def required_string(self, key: str) -> str:
+        value = self.get(key, str, "a string")
+        if value is None:
+            raise self.error(key, "required key is missing (expected a string)")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.get(key, bool, "true or false")
+        return default if value is None else value
+
+    def positive_int(self, key: str, default: int) -> int:
+        value = self.get(key, int, "a positive integer (milliseconds)")
+        if value is None:
+            return default
+        if value <= 0:
+            raise self.error(key, f"expected a positive integer (milliseconds), got {value}")
+        return value
+
+    def string_list(self, key: str) -> list[str] | None:
+        value = self.get(key, list, "an array of strings")
+        if value is None:
+            return None
+        for item in value:
+            if not isinstance(item, str):
+                raise self.error(key, f"expected an array of strings, found {_kind(item)} {item!r}")
+        return list(value)
+
+    def string_table(self, key: str) -> dict[str, str]:
+        value = self.get(key, dict, "a table of strings")
+        if value is None:
+            return {}
+        for name, item in value.items():
+            if not isinstance(item, str):
+                raise TargetFileError(
+                    self.source, f"{self.key(key)}.{name}", f"expected a string, got {_kind(item)}"
+                )
+        return dict(value)
+
+    def refuse_unknown(self) -> None:
+        unknown = sorted(set(self.body) - self.seen)
+        if unknown:
+            raise self.error(
+                unknown[0], f"unknown key (expected one of: {', '.join(sorted(self.seen))})"
+            )
+
+
+def _kind(value: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a float",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def parse_host_port(text: str, *, source: Path | str, key: str) -> HostPort:
+    """Parse ``host:port`` or ``[v6]:port``; a bad one is a :class:`TargetFileError` (TGT-2)."""
+    expected = "an address 'host:port' (IPv6 as '[addr]:port', port 1..65535)"
+    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\[\]]+):(\d{1,5})", text)
+    if match is None:
+        raise TargetFileError(source, key, f"expected {expected}, got {text!r}")
+    host = match.group(1) or match.group(3)
+    port = int(match.group(2) or match.group(4))
+    if not 1 <= port <= 65535:
+        raise TargetFileError(source, key, f"expected {expected}, got port {port}")
+    try:
+        host = str(ipaddress.ip_address(host))
+    except ValueError:
+        if match.group(1) is not None or _HOSTNAME.match(host) is None:
+            raise TargetFileError(source, key, f"expected {expected}, got {text!r}") from None
+    return HostPort(host, port)
+
+
+def _url(section: _Section, key: str, schemes: tuple[str, ...], value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.hostname:
+        wanted = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise section.error(key, f"expected a {wanted} URL with a host, got {value!r}")
+    try:
+        parts.port  # noqa: B018 - evaluating it is the check: a bad port raises
+    except ValueError:
+        raise section.error(key, f"expected a URL with a port 1..65535, got {value!r}") from None
+    return value
+
+
+def _endpoints(section: _Section) -> Endpoints:
+    gateway = section.required_string("gateway")
+    _url(section, "gateway", ("ws", "wss"), gateway)
+    dns_text = section.string("dns")
+    dns = None
+    if dns_text is not None:
+        dns = parse_host_port(dns_text, source=section.source, key=section.key("dns"))
+        if not dns.is_ip:
+            raise section.error(
+                "dns", f"expected the resolver's IP address and port, got {dns_text!r}"
+            )
+    global_endpoint = section.string("global_endpoint")
+    global_port = DEFAULT_STUN_PORT
+    if global_endpoint is not None:
+        # "name" or "name:port"; the port is where the edges listen (default 3478).
+        name, _, port_text = global_endpoint.partition(":")
+        if _HOSTNAME.match(name) is None or (port_text and not port_text.isdigit()):
+            raise section.error(
+                "global_endpoint",
+                f"expected a DNS name (optionally ':port'), got {global_endpoint!r}",
+            )
+        if port_text:
+            global_port = int(port_text)
+            if not 1 <= global_port <= 65535:
+                raise section.error("global_endpoint", f"port {global_port} is out of 1..65535")
+        global_endpoint = name
+    edges = tuple(
+        parse_host_port(text, source=section.source, key=f"{section.key('edges')}[{index}]")
+        for index, text in enumerate(section.string_list("edges") or [])
+    )
+    stun_text = section.string("stun")
+    stun = (
+        None
+        if stun_text is None
+        else parse_host_port(stun_text, source=section.source, key=section.key("stun"))
+    )
+    section.refuse_unknown()
+    if (dns is None) != (global_endpoint is None):
+        missing = "global_endpoint" if global_endpoint is None else "dns"
+        raise section.error(
+            missing, "required with the other key of the DNS form (dns + global_endpoint)"
+        )
+    if dns is None and not edges and stun is None:
+        raise section.error(
+            "edges", "expected either dns + global_endpoint or edges (TGT-1), found neither"
+        )
+    return Endpoints(
+        gateway=gateway,
+        dns=dns,
+        global_endpoint=global_endpoint,
+        global_port=global_port,
+        edges=edges,
+        stun=stun,
+    )
+
+
+def _control(section: _Section) -> ControlUrls:
+    gateway = section.string("gateway")
+    if gateway is not None:
+        _url(section, "gateway", ("http", "https"), gateway)
+    edges = section.string_table("edges")
+    dcs = section.string_table("dcs")
+    for table_key, table in (("edges", edges), ("dcs", dcs)):
+        for name, url in table.items():
+            _url(section, f"{table_key}.{name}", ("http", "https"), url)
+    section.refuse_unknown()
+    return ControlUrls(gateway=gateway, edges=MappingProxyType(edges), dcs=MappingProxyType(dcs))
+
+
+def _capabilities(section: _Section) -> Capabilities:
+    defaults = Capabilities()
+    mode_names = section.string_list("modes")
+    modes = defaults.modes
+    if mode_names is not None:
+        try:
+            modes = frozenset(Mode(name) for name in mode_names)
+        except ValueError:
+            wanted = ", ".join(repr(mode.value) for mode in Mode)
+            raise section.error(
+                "modes", f"expected modes among {wanted}, got {mode_names!r}"
+            ) from None
+        if not modes:
+            raise section.error("modes", "expected at least one mode")
+    result = Capabilities(
+        modes=modes,
+        latency_map_control=section.boolean("latency_map_control", defaults.latency_map_control),
+        outage_control=section.boolean("outage_control", defaults.outage_control),
+        session_listing=section.boolean("session_listing", defaults.session_listing),
+        stun_only=section.boolean("stun_only", defaults.stun_only),
+    )
+    section.refuse_unknown()
+    return result
+
+
+def _client(section: _Section) -> ClientSettings:
+    bind_ip = section.string("bind_ip")
+    if bind_ip is not None:
+        try:
+            bind_ip = str(ipaddress.ip_address(bind_ip))
+        except ValueError:
+            raise section.error("bind_ip", f"expected an IP address, got {bind_ip!r}") from None
+    section.refuse_unknown()
+    return ClientSettings(bind_ip=bind_ip)
+
+
+def _limits(section: _Section) -> Limits:
+    defaults = Limits()
+    result = Limits(
+        connect_budget_ms=section.positive_int("connect_budget_ms", defaults.connect_budget_ms),
+        fallback_ms=section.positive_int("fallback_ms", defaults.fallback_ms),
+        session_ttl_ms=section.positive_int("session_ttl_ms", defaults.session_ttl_ms),
+        signaling_timeout_ms=section.positive_int(
+            "signaling_timeout_ms", defaults.signaling_timeout_ms
+        ),
+        pacing_ms=section.positive_int("pacing_ms", defaults.pacing_ms),
+    )
+    section.refuse_unknown()
+    return result
+
+
+def _is_path_key(key: str) -> bool:
+    return key == "topology" or key.endswith(("_path", "_file", "_dir"))
+
+
+def _reference(section: _Section, base: Path) -> ReferenceInfo:
+    backend = section.string("backend")
+    topology = section.string("topology")
+    hop_api = section.string("hop_api")
+    proxies = section.string_table("proxies")
+    extra: dict[str, Any] = {}
+    # Permissive on purpose (TGT-6 belongs to the reference stack): unknown keys
+    # are kept, and path-like ones still resolve against the file (TGT-3).
+    for key, value in section.body.items():
+        if key in section.seen:
+            continue
+        if _is_path_key(key) and isinstance(value, str):
+            extra[key] = base / value
+        else:
+            extra[key] = value
+    return ReferenceInfo(
+        backend=backend,
+        topology=None if topology is None else base / topology,
+        hop_api=hop_api,
+        proxies=MappingProxyType(proxies),
+        extra=MappingProxyType(extra),
+    )
+
+
+_SECTIONS = ("target", "endpoints", "control", "capabilities", "client", "limits", "reference")
+
+
+def parse_target(body: Mapping[str, Any], *, source: Path | str, base_dir: Path) -> Target:
+    """Build a :class:`Target` from parsed TOML; ``base_dir`` anchors relative paths (TGT-3)."""
+    for name in body:
+        if name not in _SECTIONS:
+            raise TargetFileError(
+                source, name, f"unknown section (expected one of: {', '.join(_SECTIONS)})"
+            )
+    for required in ("target", "endpoints"):
+        if required not in body:
+            raise TargetFileError(source, f"[{required}]", "required section is missing (TGT-1)")
+
+    target_section = _Section(source, "target", body["target"])
+    target_name = target_section.required_string("name")
+    target_section.refuse_unknown()
+
+    def section(name: str) -> _Section:
+        return _Section(source, name, body.get(name, {}))
+
+    target = Target(
+        name=target_name,
+        endpoints=_endpoints(section("endpoints")),
+        control=_control(section("control")),
+        capabilities=_capabilities(section("capabilities")),
+        client=_client(section("client")),
+        limits=_limits(section("limits")),
+        reference=_reference(section("reference"), base_dir) if "reference" in body else None,
+        source=Path(source),
+    )
+    return target
+
+
+def load_target(path: str | Path) -> Target:
+    """Read and validate the target file at ``path``; raises :class:`TargetFileError`."""
+    file = Path(path)
+    try:
+        text = file.read_bytes()
+    except OSError as error:
+        raise TargetFileError(
+            file, "(file)", f"cannot be read: {error.strerror or error}"
+        ) from None
+    try:
+        body = tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise TargetFileError(file, "(file)", f"expected UTF-8 text: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise TargetFileError(file, "(file)", f"expected TOML: {error}") from None
+    return parse_target(body, source=file, base_dir=file.resolve().parent)
