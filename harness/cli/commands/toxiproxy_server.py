@@ -1,0 +1,48 @@
+"""``ullc-harness toxiproxy-server``: the hop engine behind a Toxiproxy-compatible HTTP API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+NAME = "toxiproxy-server"
+HELP = "Serve TCP and UDP fault hops behind the Toxiproxy HTTP API (defaults like Toxiproxy)."
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8474, help="API port, 0 = any (default 8474)")
+    parser.add_argument("--seed", type=int, default=0, help="root seed of every random draw")
+    parser.add_argument(
+        "--config", type=Path, help="JSON array of proxies to create at start (Toxiproxy format)"
+    )
+    parser.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="exit when the process that started this one goes away",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from harness.faults.api.server import ServerOptions, serve
+
+    options = ServerOptions(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        config=args.config,
+        exit_with_parent=args.exit_with_parent,
+    )
+
+    def ready(info: dict[str, Any]) -> None:
+        # One JSON line on stdout: the launcher parses it, people can read it.
+        print(json.dumps(info), flush=True)
+
+    asyncio.run(serve(options, ready))
+    print(json.dumps({"event": "stopped"}), file=sys.stderr, flush=True)
+    return 0

@@ -1,0 +1,115 @@
+"""Start a hop server (``ullc-harness toxiproxy-server``) as a child process and stop it.
+
+A separate process keeps the hop's timing independent of the test process's GIL
+and event loop. The child exits with its parent (``--exit-with-parent``), so an
+interrupted run leaves no hop behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+from harness.faults.errors import HopServerError
+
+
+class HopServer:
+    """A running hop server process. Use :meth:`start`; ``url`` is its API base URL."""
+
+    def __init__(self, process: subprocess.Popen[str], url: str, host: str, port: int) -> None:
+        self.process = process
+        self.url = url
+        self.host = host
+        self.port = port
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 0,
+        config: Path | None = None,
+        timeout: float = 15.0,
+    ) -> HopServer:
+        command = [
+            sys.executable,
+            "-m",
+            "harness",
+            "toxiproxy-server",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--seed",
+            str(seed),
+            "--exit-with-parent",
+        ]
+        if config is not None:
+            command += ["--config", str(config)]
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert process.stdout is not None
+        deadline = time.monotonic() + timeout
+        line = ""
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([process.stdout], [], [], 0.1)
+            if ready:
+                line = process.stdout.readline()
+                break
+            if process.poll() is not None:
+                break
+        try:
+            info = json.loads(line)
+            return cls(process, str(info["url"]), str(info["host"]), int(info["port"]))
+        except (ValueError, KeyError):
+            process.kill()
+            _, stderr = process.communicate(timeout=5)
+            tail = "\n".join((stderr or "").strip().splitlines()[-5:])
+            raise HopServerError(
+                f"hop server did not report ready within {timeout:g} s "
+                f"(exit code {process.returncode}); last output:\n{tail or line or '(none)'}",
+                hint="run the command by hand to see the error: " + " ".join(command[2:]),
+            ) from None
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGTERM, wait, then SIGKILL if it hangs; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+        return self.process.returncode
+
+    def __enter__(self) -> HopServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""The asyncio hop engine: one timer heap, TCP and UDP proxies, and the hub holding them."""

@@ -1,0 +1,113 @@
+"""The hub: the set of proxies of one hop process, its seed and its timer heap.
+
+All methods run on the hub's event loop. Mutations are serialised by one lock
+because starting a proxy awaits (binding) and two API calls must not interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from harness.faults import errors
+from harness.faults.engine.proxy_base import ProxyBase
+from harness.faults.engine.scheduler import TimerHeap
+from harness.faults.engine.tcp_proxy import TcpProxy
+from harness.faults.engine.udp_proxy import UdpProxy
+from harness.faults.model import Protocol, ProxyConfig, ToxicConfig
+
+
+class Hub:
+    """Proxies by name. ``seed`` is the root of every toxic's RNG (see :mod:`..seeding`)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.loop = asyncio.get_running_loop()
+        self.timers = TimerHeap(self.loop)
+        self.proxies: dict[str, ProxyBase] = {}
+        self.lock = asyncio.Lock()
+
+    def get(self, name: str) -> ProxyBase:
+        try:
+            return self.proxies[name]
+        except KeyError:
+            raise errors.proxy_not_found() from None
+
+    def _build(self, config: ProxyConfig) -> ProxyBase:
+        cls = UdpProxy if config.protocol is Protocol.UDP else TcpProxy
+        return cls(replace(config, enabled=False), self.loop, self.timers, lambda: self.seed)
+
+    async def create(self, config: ProxyConfig) -> ProxyBase:
+        if config.name in self.proxies:
+            raise errors.proxy_exists()
+        proxy = self._build(config)
+        if config.enabled:
+            await proxy.start()  # a bind error leaves the collection untouched
+        self.proxies[config.name] = proxy
+        return proxy
+
+    async def update(self, name: str, config: ProxyConfig) -> ProxyBase:
+        """Toxiproxy's ProxyUpdate: a new listen/upstream restarts; ``enabled`` starts/stops."""
+        proxy = self.get(name)
+        old = proxy.config
+        if config.capture != old.capture:
+            proxy.set_capture(config.capture)
+        moved = config.listen != old.listen or config.upstream != old.upstream
+        retuned = config.flow_idle_timeout != old.flow_idle_timeout
+        if moved or retuned or config.proxy_protocol != old.proxy_protocol:
+            await proxy.stop()
+            proxy.config = replace(config, enabled=False)
+        if config.enabled and not proxy.running:
+            await proxy.start()
+        elif not config.enabled and proxy.running:
+            await proxy.stop()
+        return proxy
+
+    async def delete(self, name: str) -> None:
+        proxy = self.get(name)
+        await proxy.stop()
+        del self.proxies[name]
+
+    def add_toxic(self, name: str, toxic: ToxicConfig) -> None:
+        proxy = self.get(name)
+        if toxic.name in proxy.toxics:
+            raise errors.toxic_exists()
+        proxy.add_toxic(toxic)
+
+    def remove_toxic(self, name: str, toxic: str) -> None:
+        proxy = self.get(name)
+        if toxic not in proxy.toxics:
+            raise errors.toxic_not_found()
+        proxy.remove_toxic(toxic)
+
+    async def reset(self) -> None:
+        """Toxiproxy's /reset: enable every proxy and remove every toxic."""
+        for proxy in self.proxies.values():
+            if not proxy.running:
+                await proxy.start()
+            proxy.reset_toxics()
+
+    async def populate(self, configs: list[ProxyConfig]) -> list[ProxyBase]:
+        """Create or replace; a proxy whose listen/upstream/protocol match is kept as it is."""
+        result = []
+        for config in configs:
+            existing = self.proxies.get(config.name)
+            if existing is not None:
+                old = existing.config
+                same = (
+                    old.upstream == config.upstream
+                    and old.protocol is config.protocol
+                    and (old.listen == config.listen or config.listen.endswith(":0"))
+                )
+                if same:
+                    result.append(existing)
+                    continue
+                await self.delete(config.name)
+            result.append(await self.create(config))
+        return result
+
+    async def close(self) -> None:
+        for proxy in list(self.proxies.values()):
+            await proxy.stop()
+        self.proxies.clear()
+        self.timers.close()

@@ -1,0 +1,254 @@
+"""UDP proxy: one flow (one upstream socket) per client address, toxics per direction.
+
+Sockets are plain non-blocking sockets watched with ``loop.add_reader`` rather than
+``create_datagram_endpoint``: a flow must exist *synchronously* when its first
+datagram arrives (an await would delay or reorder it), and one readiness callback
+drains a whole burst with ``recvfrom`` in a loop instead of one datagram per wake-up.
+Send errors (full buffer, ICMP unreachable) drop the datagram, as the network would.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+from harness.faults import errors
+from harness.faults.engine.proxy_base import ProxyBase, bind_error
+from harness.faults.model import Direction, join_host_port, split_host_port
+from harness.faults.proxy_protocol import encode_v2
+from harness.faults.toxics.base import INACTIVE, Datagrams, State
+from harness.faults.toxics.udp import UdpToxic
+
+_BATCH = 128  # datagrams read per readiness callback before other sockets get a turn
+_MAX_DATAGRAM = 65535
+_BUFFER = 1 << 21  # socket buffers large enough for bursts of STUN checks
+
+
+def _socket(family: int) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, _BUFFER)
+        except OSError:  # capped by the kernel; the default still works
+            pass
+    return sock
+
+
+class Flow:
+    """One client address: its upstream socket, per-toxic state, counters."""
+
+    def __init__(self, proxy: UdpProxy, client: tuple[Any, ...]) -> None:
+        self.proxy = proxy
+        self.client = client
+        self.closed = False
+        self.sock = _socket(proxy.upstream_family)
+        self.sock.connect(proxy.upstream_address)
+        self.local = self.sock.getsockname()
+        self.last_seen = time.monotonic()
+        self.states: dict[Direction, dict[UdpToxic, Any]] = {d: {} for d in Direction}
+        self.counts = {d: 0 for d in Direction}
+        self.header = b""
+        if proxy.config.proxy_protocol is not None:
+            # The address the client reached is the proxy's listen address.
+            self.header = encode_v2(
+                (str(client[0]), int(client[1])), (proxy.listen_host, proxy.listen_port)
+            )
+        proxy.loop.add_reader(self.sock.fileno(), self._readable)
+
+    def send_up(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if self.header:
+            data = self.header + data
+        try:
+            self.sock.send(data)
+        except OSError:
+            return
+        if self.proxy.capture:
+            self.proxy.capture.add(
+                Direction.UPSTREAM, "out", self.client, self.proxy.upstream_address, data
+            )
+
+    def send_down(self, data: bytes) -> None:
+        proxy = self.proxy
+        if self.closed or proxy.sock is None:
+            return
+        try:
+            proxy.sock.sendto(data, self.client)
+        except OSError:
+            return
+        if proxy.capture:
+            proxy.capture.add(
+                Direction.DOWNSTREAM, "out", proxy.upstream_address, self.client, data
+            )
+
+    def _readable(self) -> None:
+        proxy = self.proxy
+        chain = proxy.chains[Direction.DOWNSTREAM]
+        recv = self.sock.recv
+        for _ in range(_BATCH):
+            try:
+                data = recv(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # ICMP error from a previous send; keep the flow
+                continue
+            now = time.monotonic()
+            self.last_seen = now
+            self.counts[Direction.DOWNSTREAM] += 1
+            if proxy.capture:
+                proxy.capture.add(
+                    Direction.DOWNSTREAM, "in", proxy.upstream_address, self.client, data
+                )
+            if chain:
+                proxy.run_chain(chain, self.states[Direction.DOWNSTREAM], now, data, self.send_down)
+            else:
+                self.send_down(data)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.proxy.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
+
+    def to_json(self, now: float) -> dict[str, Any]:
+        return {
+            "client": join_host_port(str(self.client[0]), int(self.client[1])),
+            "local": join_host_port(str(self.local[0]), int(self.local[1])),
+            "idle": round(now - self.last_seen, 3),
+            "upstream_datagrams": self.counts[Direction.UPSTREAM],
+            "downstream_datagrams": self.counts[Direction.DOWNSTREAM],
+        }
+
+
+class UdpProxy(ProxyBase):
+    """The UDP hop (our extension to the Toxiproxy model)."""
+
+    sock: socket.socket | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.flows: dict[tuple[Any, ...], Flow] = {}
+        self.upstream_address: tuple[Any, ...] = ("0.0.0.0", 0)
+        self.upstream_family = socket.AF_INET
+        self.listen_host = "0.0.0.0"
+        self.listen_port = 0
+        self._sweeper: Any = None
+
+    async def _listen(self) -> str:
+        listen = self.config.listen
+        host, port = split_host_port(listen)
+        up_host, up_port = split_host_port(self.config.upstream)
+        try:
+            # Resolved once: a flow must be created without awaiting a lookup.
+            info = socket.getaddrinfo(up_host, up_port, type=socket.SOCK_DGRAM)
+        except OSError as error:
+            raise errors.ApiError(f"lookup {up_host}: {error.strerror or error}", 500) from None
+        self.upstream_family, _, _, _, self.upstream_address = info[0]
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = _socket(family)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            sock.close()
+            raise bind_error("udp", listen, error) from None
+        self.sock = sock
+        bound = sock.getsockname()
+        self.listen_host, self.listen_port = str(bound[0]), int(bound[1])
+        self.loop.add_reader(sock.fileno(), self._readable)
+        self._sweeper = self.loop.call_later(self._sweep_interval(), self._sweep)
+        return join_host_port(self.listen_host, self.listen_port)
+
+    async def _close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for flow in self.flows.values():
+            flow.close()
+        self.flows.clear()
+        if self.sock is not None:
+            self.loop.remove_reader(self.sock.fileno())
+            self.sock.close()
+            self.sock = None
+
+    def _sweep_interval(self) -> float:
+        return min(max(self.config.flow_idle_timeout / 4, 0.05), 5.0)
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        limit = self.config.flow_idle_timeout
+        for client, flow in list(self.flows.items()):
+            if now - flow.last_seen > limit:
+                flow.close()
+                del self.flows[client]
+        self._sweeper = self.loop.call_later(self._sweep_interval(), self._sweep)
+
+    def _readable(self) -> None:
+        sock = self.sock
+        if sock is None:
+            return
+        chain = self.chains[Direction.UPSTREAM]
+        flows = self.flows
+        recvfrom = sock.recvfrom
+        for _ in range(_BATCH):
+            try:
+                data, client = recvfrom(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                continue
+            now = time.monotonic()
+            flow = flows.get(client)
+            if flow is None:
+                try:
+                    flow = flows[client] = Flow(self, client)
+                except OSError:  # out of sockets: drop, as a full NAT table would
+                    continue
+            flow.last_seen = now
+            flow.counts[Direction.UPSTREAM] += 1
+            if self.capture:
+                self.capture.add(Direction.UPSTREAM, "in", client, self.upstream_address, data)
+            if chain:
+                self.run_chain(chain, flow.states[Direction.UPSTREAM], now, data, flow.send_up)
+            else:
+                flow.send_up(data)
+
+    def run_chain(
+        self,
+        chain: list[UdpToxic],
+        states: dict[UdpToxic, Any],
+        now: float,
+        data: bytes,
+        send: Any,
+    ) -> None:
+        items: Datagrams = [(now, data)]
+        for toxic in chain:
+            state = states.get(toxic)
+            if state is None:
+                state = states[toxic] = toxic.attach() if toxic.applies() else INACTIVE
+            if state is INACTIVE:
+                continue
+            assert isinstance(state, State)
+            out: Datagrams = []
+            process = toxic.process
+            for when, item in items:
+                process(state, when, item, out)
+            items = out
+            if not items:
+                return
+        for when, item in items:
+            if when <= now:
+                send(item)
+            else:
+                self.timers.push(when, send, item)
+
+    def _toxic_removed(self, runtime: Any) -> None:
+        for flow in self.flows.values():
+            flow.states[runtime.direction].pop(runtime, None)
+
+    def flows_json(self) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        return [flow.to_json(now) for flow in self.flows.values()]

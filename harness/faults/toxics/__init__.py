@@ -1,0 +1,1 @@
+"""Toxics: the impairments a proxy applies, one module per transport (see registry)."""
