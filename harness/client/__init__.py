@@ -1,0 +1,31 @@
+"""The ULLC client: places calls against a target and reports typed results.
+
+One concept a module:
+
+- :mod:`~harness.client.credentials`: ICE ufrag/pwd generation (SIG-8).
+- :mod:`~harness.client.offer`: the pre-generated offer, both credential sets and SDP (SIG-4).
+- :mod:`~harness.client.checks`: building a check, judging a response (specs/stun.md).
+- :mod:`~harness.client.media`: the check socket and paced transactions (RACE-2, FB-2).
+- :mod:`~harness.client.gateway`: the persistent signaling WebSocket (SIG-1..3).
+- :mod:`~harness.client.dns`: resolving the global media endpoint from the client's address.
+- :mod:`~harness.client.timeline`: the call's event recorder.
+- :mod:`~harness.client.result`: :class:`CallResult`, :class:`CallOutcome`, the timeline events.
+- :mod:`~harness.client.call`: one call's flow (ULLC race or sequential baseline).
+- :mod:`~harness.client.client`: :class:`UllcClient`.
+"""
+
+from harness.client.client import UllcClient
+from harness.client.credentials import IceCredentials
+from harness.client.offer import CallOffer
+from harness.client.result import CallOutcome, CallResult, EventKind, TimelineEvent, Via
+
+__all__ = [
+    "CallOffer",
+    "CallOutcome",
+    "CallResult",
+    "EventKind",
+    "IceCredentials",
+    "TimelineEvent",
+    "UllcClient",
+    "Via",
+]

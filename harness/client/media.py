@@ -1,0 +1,192 @@
+"""The client's media path for one call: a UDP socket and paced check transactions.
+
+Pacing (RACE-2, STUN-30/31): each transaction sends the *same* datagram every
+Tp until the call connects or ends, byte-identical so the bot can treat it as
+a retransmission (RACE-5). A new transaction is started only when the client
+re-targets (FB-2); the original keeps pacing alongside it. The first
+authenticated success of any transaction resolves :attr:`MediaPath.success`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from harness.client.checks import (
+    CheckStatus,
+    Expected,
+    Verdict,
+    build_check,
+    judge_response,
+)
+from harness.client.credentials import IceCredentials
+from harness.client.result import EventKind, Via
+from harness.client.timeline import Timeline
+
+
+def address_text(address: tuple[str, int]) -> str:
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+@dataclass(frozen=True)
+class CheckSuccess:
+    """The authenticated Binding success that connected the call."""
+
+    via: Via
+    target: tuple[str, int]
+    transaction_id: bytes
+    mapped_address: tuple[str, int]
+    t_ms: float
+
+
+@dataclass
+class CheckTransaction:
+    via: Via
+    target: tuple[str, int]
+    transaction_id: bytes
+    datagram: bytes
+    sends: int = 0
+    task: asyncio.Task[None] | None = None
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, path: MediaPath) -> None:
+        self.path = path
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self.path._received(data, (addr[0], addr[1]))
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and friends: a dead target is what pacing and
+        # the deadline are for, so it is recorded nowhere and changes nothing.
+        pass
+
+
+class MediaPath:
+    """One call's check socket and transactions. Use :meth:`open`, then :meth:`close` in finally."""
+
+    def __init__(
+        self,
+        client: IceCredentials,
+        *,
+        tiebreaker: int,
+        pacing_s: float,
+        timeline: Timeline,
+    ) -> None:
+        self.client = client
+        self.tiebreaker = tiebreaker
+        self.pacing_s = pacing_s
+        self.timeline = timeline
+        self.transactions: dict[bytes, CheckTransaction] = {}
+        self._expected: dict[bytes, Expected] = {}
+        self._transport: asyncio.DatagramTransport | None = None
+        self.success: asyncio.Future[CheckSuccess] = asyncio.get_running_loop().create_future()
+
+    async def open(self, bind_ip: str | None) -> tuple[str, int]:
+        """Bind the check socket to ``bind_ip`` (the client's region) and return its address."""
+        loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if bind_ip is not None and ":" in bind_ip else socket.AF_INET
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _Protocol(self),
+            local_addr=(bind_ip or ("::" if family == socket.AF_INET6 else "0.0.0.0"), 0),
+            family=family,
+        )
+        self._transport = transport
+        local = transport.get_extra_info("sockname")
+        return (local[0], local[1])
+
+    def start(self, target: tuple[str, int], via: Via, bot: IceCredentials) -> CheckTransaction:
+        """Start a new transaction to ``target``: the first datagram leaves before this returns."""
+        if self._transport is None:
+            raise RuntimeError("MediaPath.start before open")
+        transaction_id, datagram = build_check(bot, self.client, self.tiebreaker)
+        transaction = CheckTransaction(via, target, transaction_id, datagram)
+        self.transactions[transaction_id] = transaction
+        self._expected[transaction_id] = Expected(target, bot)
+        self._send(transaction)
+        transaction.task = asyncio.get_running_loop().create_task(self._pace(transaction))
+        return transaction
+
+    def _send(self, transaction: CheckTransaction) -> None:
+        assert self._transport is not None
+        transaction.sends += 1
+        try:
+            self._transport.sendto(transaction.datagram, transaction.target)
+        except OSError as error:
+            # An unroutable target is a media failure for the deadline to report,
+            # not a crash of the call.
+            self.timeline.add(
+                EventKind.CHECK_SENT,
+                target=address_text(transaction.target),
+                transaction=transaction.transaction_id.hex(),
+                attempt=transaction.sends,
+                error=str(error),
+            )
+            return
+        self.timeline.add(
+            EventKind.CHECK_SENT,
+            target=address_text(transaction.target),
+            transaction=transaction.transaction_id.hex(),
+            attempt=transaction.sends,
+            via=transaction.via.value,
+        )
+
+    async def _pace(self, transaction: CheckTransaction) -> None:
+        # Absolute schedule (start + k*Tp) so event-loop latency does not add up.
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while not self.success.done():
+            next_at = started + transaction.sends * self.pacing_s
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            if self.success.done() or self._transport is None or self._transport.is_closing():
+                return
+            self._send(transaction)
+
+    def _received(self, data: bytes, source: tuple[str, int]) -> None:
+        verdict = judge_response(data, source, self._expected)
+        self._record(verdict, source)
+        if not verdict.authenticated_success or self.success.done():
+            return
+        assert verdict.transaction_id is not None
+        assert verdict.mapped_address is not None
+        transaction = self.transactions[verdict.transaction_id]
+        self.success.set_result(
+            CheckSuccess(
+                via=transaction.via,
+                target=transaction.target,
+                transaction_id=transaction.transaction_id,
+                mapped_address=verdict.mapped_address,
+                t_ms=self.timeline.now_ms(),
+            )
+        )
+        self._stop_pacing()
+
+    def _record(self, verdict: Verdict, source: tuple[str, int]) -> None:
+        detail: dict[str, Any] = {"status": verdict.status.value, "source": address_text(source)}
+        if verdict.transaction_id is not None:
+            detail["transaction"] = verdict.transaction_id.hex()
+        if verdict.status is CheckStatus.ERROR_RESPONSE:
+            detail["error_code"] = verdict.error_code
+        if verdict.mapped_address is not None:
+            detail["xor_mapped_address"] = address_text(verdict.mapped_address)
+        self.timeline.add(EventKind.CHECK_ANSWERED, **detail)
+
+    def _stop_pacing(self) -> None:
+        for transaction in self.transactions.values():
+            if transaction.task is not None and not transaction.task.done():
+                transaction.task.cancel()
+
+    async def close(self) -> None:
+        """Stop every transaction and close the socket; safe to call more than once."""
+        self._stop_pacing()
+        tasks = [t.task for t in self.transactions.values() if t.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        if not self.success.done():
+            self.success.cancel()
