@@ -12,20 +12,26 @@ One concept a module:
 - :mod:`~harness.client.result`: :class:`CallResult`, :class:`CallOutcome`, the timeline events.
 - :mod:`~harness.client.call`: one call's flow (ULLC race or sequential baseline).
 - :mod:`~harness.client.client`: :class:`UllcClient`.
+- :mod:`~harness.client.stats`: :class:`CallStats` over a run (nearest-rank percentiles).
+- :mod:`~harness.client.runner`: :func:`run_calls`, many clients, many calls.
 """
 
 from harness.client.client import UllcClient
 from harness.client.credentials import IceCredentials
 from harness.client.offer import CallOffer
 from harness.client.result import CallOutcome, CallResult, EventKind, TimelineEvent, Via
+from harness.client.runner import run_calls
+from harness.client.stats import CallStats
 
 __all__ = [
     "CallOffer",
     "CallOutcome",
     "CallResult",
+    "CallStats",
     "EventKind",
     "IceCredentials",
     "TimelineEvent",
     "UllcClient",
     "Via",
+    "run_calls",
 ]

@@ -1,58 +1,44 @@
 """The pre-generated call offer: both credential sets and the local/remote SDP (SIG-4).
 
 The client prepares an offer *before* the user presses "call", so nothing on
-the critical path waits for randomness or text formatting. The SDP follows the
-profile of specs/sdp.md in its smallest form: one audio m-line, ICE
-credentials, a DTLS fingerprint, ``setup``, ``mid`` and ``rtcp-mux``.
+the critical path waits for randomness or text formatting. The SDP is the
+profile of specs/sdp.md, written by :mod:`harness.protocol.sdp`.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 
 from harness.client.credentials import IceCredentials
+from harness.protocol import ice as protocol_ice
+from harness.protocol.sdp import (
+    CallDescription,
+    Role,
+    generate_sdp,
+    host_candidate,
+    random_fingerprint,
+)
 from harness.signaling.messages import BotCredentials, ClientOffer
-
-_PAYLOAD = "111"
-
-
-def _fingerprint() -> str:
-    # The harness does no DTLS; a random sha-256 value keeps the SDP well-formed
-    # without pretending a certificate exists.
-    return ":".join(f"{byte:02X}" for byte in secrets.token_bytes(32))
 
 
 def build_sdp(
     credentials: IceCredentials, *, bot: bool, host: tuple[str, int] | None = None
 ) -> str:
-    """A minimal SDP of the ULLC profile; ``bot`` makes it the ICE-lite remote description."""
-    session_id = secrets.randbelow(2**62)
-    lines = [
-        "v=0",
-        f"o=- {session_id} 2 IN IP4 0.0.0.0",
-        "s=-",
-        "t=0 0",
-    ]
-    if bot:
-        # RFC 8839 §5.3: ice-lite is a session-level attribute.
-        lines.append("a=ice-lite")
-    lines += [
-        f"m=audio 9 UDP/TLS/RTP/SAVPF {_PAYLOAD}",
-        "c=IN IP4 0.0.0.0",
-        f"a=rtpmap:{_PAYLOAD} opus/48000/2",
-        f"a=ice-ufrag:{credentials.ufrag}",
-        f"a=ice-pwd:{credentials.pwd}",
-        f"a=fingerprint:sha-256 {_fingerprint()}",
-        "a=setup:passive" if bot else "a=setup:actpass",
-        "a=mid:0",
-        "a=rtcp-mux",
-    ]
-    if host is not None:
-        ip, port = host
-        priority = (126 << 24) | (65535 << 8) | 255
-        lines.append(f"a=candidate:1 1 udp {priority} {ip} {port} typ host")
-    return "\r\n".join(lines) + "\r\n"
+    """The profile's description (specs/sdp.md) through the protocol package's generator.
+
+    The client's own description carries no candidate: the bot is ICE-lite and
+    learns the client's address from the checks (peer reflexive, RFC 8445
+    §7.3.1.3). The bot's description names ``host`` (the edge) when known.
+    """
+    description = CallDescription(
+        Role.BOT if bot else Role.CLIENT,
+        protocol_ice.IceCredentials(credentials.ufrag, credentials.pwd),
+        random_fingerprint(),
+        (host_candidate(*host),) if host is not None else (),
+        port=host[1] if host is not None else 9,
+        connection_address=host[0] if host is not None else "0.0.0.0",
+    )
+    return generate_sdp(description)
 
 
 @dataclass(frozen=True)

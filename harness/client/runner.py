@@ -1,0 +1,85 @@
+"""Place many calls from many clients at once: the engine of suites, ``connect`` and bench.
+
+``concurrency`` is the number of simultaneous clients; each holds its own
+persistent gateway connection (SIG-2) and places its share of calls one after
+another, so at most ``concurrency`` calls are in flight. Every client is
+closed on the way out, also on error or cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from harness.client.client import UllcClient
+from harness.client.result import CallResult
+from harness.client.stats import CallStats
+from harness.errors import UsageError
+from harness.signaling.messages import Mode
+from harness.target.model import Target
+
+Progress = Callable[[int, int, CallResult], None]
+"""``progress(done, total, result)`` after each call."""
+
+OPEN_AT_ONCE = 32
+"""Gateway handshakes in flight while opening clients: a burst of hundreds of
+TCP+WebSocket handshakes would measure the listener's backlog, not ULLC."""
+
+
+async def run_calls(
+    target: Target,
+    n: int,
+    *,
+    concurrency: int = 1,
+    mode: Mode = Mode.ULLC,
+    progress: Progress | None = None,
+    pacing_ms: float | None = None,
+    deadline_s: float | None = None,
+) -> tuple[list[CallResult], CallStats]:
+    """Place ``n`` calls with ``concurrency`` clients; results in the order calls started."""
+    if n < 1:
+        raise UsageError(f"number of calls must be at least 1, got {n}", hint="pass --calls N")
+    if concurrency < 1:
+        raise UsageError(
+            f"concurrency must be at least 1, got {concurrency}", hint="pass --concurrency C"
+        )
+    width = min(concurrency, n)
+    results: list[CallResult | None] = [None] * n
+    next_index = iter(range(n))
+    done = 0
+    opening = asyncio.Semaphore(OPEN_AT_ONCE)
+
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def open_client() -> UllcClient:
+            async with opening:
+                client = UllcClient(target, pacing_ms=pacing_ms, deadline_s=deadline_s)
+                await client.open()
+            return client
+
+        opened = await asyncio.gather(
+            *(open_client() for _ in range(width)), return_exceptions=True
+        )
+        clients = [c for c in opened if isinstance(c, UllcClient)]
+        for client in clients:
+            stack.push_async_callback(client.close)
+        errors = [e for e in opened if isinstance(e, BaseException)]
+        if errors:
+            raise errors[0]
+
+        async def worker(client: UllcClient) -> None:
+            nonlocal done
+            for index in next_index:
+                result = await client.connect(mode)
+                results[index] = result
+                done += 1
+                if progress is not None:
+                    progress(done, n, result)
+
+        async with asyncio.TaskGroup() as group:
+            for client in clients:
+                group.create_task(worker(client))
+
+    final = [r for r in results if r is not None]
+    return final, CallStats.from_results(final)
