@@ -90,8 +90,12 @@ def _from_pcap(path: Path) -> list[Datagram]:
 def load_datagrams(spec: str) -> list[Datagram]:
     """``spec`` is hex text or a path to a raw, hex-text or pcap/pcapng file."""
     path = Path(spec)
-    looks_like_path = len(spec) < 4096 and ("/" in spec or "." in spec or path.exists())
-    if looks_like_path and path.is_file():
+    try:
+        is_file = path.is_file()
+    except OSError:  # a long hex string is no valid file name
+        is_file = False
+    looks_like_path = is_file or "/" in spec or "." in spec
+    if is_file:
         try:
             raw = path.read_bytes()
         except OSError as error:

@@ -1,0 +1,1 @@
+"""Fuzzing support: Hypothesis strategies for ULLC protocol data (:mod:`.strategies`)."""

@@ -1,0 +1,1 @@
+"""Reusable Hypothesis strategies: ``stun`` (checks, attributes, malformed datagrams), ``sdp``."""

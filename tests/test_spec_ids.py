@@ -1,0 +1,58 @@
+"""Every requirement ID cited in code, suites or tests is defined in some specs/*.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FAMILIES = "STUN|SDP|SIG|ROUTE|FB|RACE|CTL|TGT|TOPO"
+CITED = re.compile(rf"\b({FAMILIES})-\d+\b")
+DEFINED = re.compile(rf"\*\*(({FAMILIES})-\d+)\*\*")
+SCANNED = ("harness", "suites", "tests")
+TEXT_SUFFIXES = {".py", ".md", ".toml", ".json", ".txt", ".sdp", ".hex", ".yaml", ".yml", ".cfg"}
+
+
+def defined_ids() -> set[str]:
+    return {
+        m.group(1)
+        for spec in (ROOT / "specs").glob("*.md")
+        for m in DEFINED.finditer(spec.read_text("utf-8"))
+    }
+
+
+def cited_ids() -> dict[str, list[str]]:
+    cited: dict[str, list[str]] = {}
+    for folder in SCANNED:
+        for path in sorted((ROOT / folder).rglob("*")):
+            if (
+                not path.is_file()
+                or path.suffix not in TEXT_SUFFIXES
+                or "__pycache__" in path.parts
+            ):
+                continue
+            text = path.read_text("utf-8", errors="replace")
+            for number, line in enumerate(text.splitlines(), start=1):
+                for match in CITED.finditer(line):
+                    cited.setdefault(match.group(0), []).append(
+                        f"{path.relative_to(ROOT)}:{number}"
+                    )
+    return cited
+
+
+def test_the_scan_finds_ids_at_all() -> None:
+    # Guards against a regex or path change that would make the next test vacuous.
+    assert "STUN-1" in defined_ids()
+    assert "STUN-9" in cited_ids()
+
+
+def test_every_cited_requirement_id_is_defined_in_specs() -> None:
+    defined = defined_ids()
+    undefined = {ident: where for ident, where in cited_ids().items() if ident not in defined}
+    report = "\n".join(
+        f"{ident}: cited at {', '.join(where[:3])}{' ...' if len(where) > 3 else ''}"
+        for ident, where in sorted(undefined.items())
+    )
+    assert not undefined, (
+        f"requirement IDs cited but never defined as **ID** in specs/*.md:\n{report}"
+    )
