@@ -71,6 +71,13 @@ def _v6_bytes(host: str) -> bytes:
     return address.packed
 
 
+def _text(raw: bytes) -> str:
+    address = ipaddress.ip_address(raw)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)  # undo the lift in _v6_bytes: callers want the IPv4
+    return str(address)
+
+
 def encode_v2(src: Address, dst: Address, *, transport: Transport = Transport.DGRAM) -> bytes:
     """Header for a PROXY command from ``src`` (the client) to ``dst`` (the address it reached)."""
     if _is_v6(src[0]) or _is_v6(dst[0]):
@@ -132,8 +139,7 @@ def decode_v2(datagram: bytes) -> tuple[ProxyHeader | None, bytes]:
             f"PROXY v2 {family.name} addresses need {layout.size} bytes, length field is {length}"
         )
     src_raw, dst_raw, sport, dport = layout.unpack_from(block)
-    src_ip = str(ipaddress.ip_address(src_raw))
-    dst_ip = str(ipaddress.ip_address(dst_raw))
+    src_ip, dst_ip = _text(src_raw), _text(dst_raw)
     header = ProxyHeader(
         command, family, transport, (src_ip, sport), (dst_ip, dport), block[layout.size :]
     )
