@@ -1,0 +1,131 @@
+"""The bot's decision for each datagram follows specs/stun.md STUN-40..STUN-49, in order."""
+
+from __future__ import annotations
+
+import pytest
+from stun_defects import (
+    BOT,
+    CHECK,
+    CLIENT,
+    CLIENT_ADDR,
+    FULL_CHECK,
+    TIEBREAKER,
+    check_with,
+    flip,
+    without,
+)
+
+from harness.protocol.errors import CredentialError
+from harness.protocol.ice import (
+    IceCredentials,
+    build_ice_check,
+    check_username,
+    generate_credentials,
+)
+from harness.protocol.ice_responder import Outcome, decide
+from harness.protocol.stun_attributes import AttributeType, ErrorCode
+from harness.protocol.stun_checker import check_stun
+from harness.protocol.stun_integrity import short_term_key
+from harness.protocol.stun_message import parse_message, verify_integrity
+
+SESSIONS = {BOT.ufrag: BOT.pwd}
+
+
+def run(data: bytes) -> tuple[Outcome, str, int | None, bytes | None]:
+    decision = decide(data, CLIENT_ADDR, SESSIONS.get)
+    return decision.outcome, decision.requirement, decision.error_code, decision.response
+
+
+def test_authentic_check_gets_a_conformant_success() -> None:
+    outcome, ident, code, response = run(CHECK)
+    assert (outcome, ident, code) == (Outcome.RESPOND, "STUN-48", None)
+    assert response is not None
+    report = check_stun(response, request=CHECK, password=BOT.pwd, observed=CLIENT_ADDR)
+    assert report.conformant, [str(v) for v in report.violations]
+
+
+def test_retransmission_gets_an_equivalent_success() -> None:
+    first, second = run(CHECK)[3], run(CHECK)[3]
+    assert first is not None
+    assert second is not None
+    assert parse_message(first).transaction_id == parse_message(second).transaction_id
+    assert parse_message(first).xor_mapped_address == parse_message(second).xor_mapped_address
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "ident"),
+    [
+        ("not STUN", b"\x16\x03\x01" + bytes(40), "STUN-40"),
+        ("bad cookie", flip(CHECK, 5), "STUN-40"),
+        ("bad FINGERPRINT", flip(CHECK, len(CHECK) - 1), "STUN-41"),
+        ("no FINGERPRINT", check_with(FULL_CHECK, fingerprint=False), "STUN-41"),
+        (
+            "unknown bot ufrag",
+            build_ice_check(bot=generate_credentials(), client=CLIENT),
+            "STUN-44",
+        ),
+    ],
+)
+def test_silent_discards(name: str, data: bytes, ident: str) -> None:
+    outcome, found, _, response = run(data)
+    assert (outcome, found, response) == (Outcome.DISCARD, ident, None), name
+
+
+def test_responses_and_indications_are_discarded() -> None:
+    success = run(CHECK)[3]
+    assert success is not None
+    assert run(success)[:2] == (Outcome.DISCARD, "STUN-42")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "ident", "code", "signed"),
+    [
+        ("no USERNAME", check_with(without(AttributeType.USERNAME)), "STUN-43", 400, False),
+        ("no MESSAGE-INTEGRITY", check_with(FULL_CHECK, key=None), "STUN-43", 400, False),
+        ("wrong password", check_with(FULL_CHECK, key=b"nope"), "STUN-45", 401, False),
+        ("unknown required attr", check_with([*FULL_CHECK, (0x7F01, b"x")]), "STUN-46", 420, True),
+        (
+            "ICE-CONTROLLED",
+            check_with(
+                [
+                    *without(AttributeType.ICE_CONTROLLING),
+                    (AttributeType.ICE_CONTROLLED, TIEBREAKER),
+                ]
+            ),
+            "STUN-47",
+            487,
+            True,
+        ),
+    ],
+)
+def test_error_answers(name: str, data: bytes, ident: str, code: int, signed: bool) -> None:
+    outcome, found, error_code, response = run(data)
+    assert (outcome, found, error_code) == (Outcome.RESPOND, ident, code), name
+    assert response is not None
+    message = parse_message(response)
+    error = message.get(AttributeType.ERROR_CODE)
+    assert error is not None
+    assert isinstance(error.decoded, ErrorCode)
+    assert error.decoded.code == code
+    assert (verify_integrity(message, short_term_key(BOT.pwd)) is True) is signed
+    report = check_stun(response, request=data, password=BOT.pwd)
+    assert report.conformant, [str(v) for v in report.violations]
+    if code == 420:
+        unknown = message.get(AttributeType.UNKNOWN_ATTRIBUTES)
+        assert unknown is not None
+        assert unknown.decoded == (0x7F01,)
+
+
+def test_check_username_puts_the_bot_first_and_respects_the_cap() -> None:
+    assert check_username(BOT, CLIENT) == f"{BOT.ufrag}:{CLIENT.ufrag}"
+    long = IceCredentials("u" * 256, "p" * 22)
+    with pytest.raises(CredentialError, match="509"):
+        check_username(long, long)
+
+
+@pytest.mark.parametrize(
+    ("ufrag", "pwd"), [("abc", "p" * 22), ("abcd", "p" * 21), ("ab!d", "p" * 22)]
+)
+def test_credentials_outside_rfc_8839_are_refused(ufrag: str, pwd: str) -> None:
+    with pytest.raises(CredentialError, match="RFC 8839"):
+        IceCredentials(ufrag, pwd)
