@@ -1,0 +1,1 @@
+"""One module per reference-stack component; each exposes ``async def run(ctx)``."""

@@ -1,0 +1,149 @@
+"""A bot-service instance: creates sessions (SESS-1/2/7) and answers checks ICE-lite (STUN-40..50).
+
+HTTP in (from the DC's request handler), UDP in (from the DC's media ingress,
+each datagram prefixed with a PROXY v2 header carrying the client's address).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from harness.errors import ProtocolError
+from harness.faults.proxy_protocol import decode_v2
+from harness.stack import ice_lite
+from harness.stack.control import error_response, start_site
+from harness.stack.plan import Address, BotPlan
+from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp, format_address
+from harness.stack.sessions import MEDIA_KEY_PREFIX, SESSIONS_CHANNEL, SessionRecord, session_key
+
+
+@dataclass
+class _Session:
+    session_id: str
+    credentials: ice_lite.BotCredentials
+    expires_at: float
+
+
+class Bot:
+    def __init__(self, ctx: ComponentContext, bot: BotPlan) -> None:
+        self.ctx = ctx
+        self.bot = bot
+        self.dc = ctx.component.group
+        self.ttl_ms = ctx.plan.topology.session_ttl_ms
+        host, port = ctx.plan.dial(f"dc-kv.{self.dc}")
+        self.redis = aioredis.Redis(
+            host=host, port=port, socket_connect_timeout=1.0, socket_timeout=2.0
+        )
+        self.sessions: dict[str, _Session] = {}
+        self.outcomes: collections.Counter[str] = collections.Counter()
+
+    # -- session creation (HTTP from the request handler) ---------------------------------
+    async def create(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        bot_ufrag = str(body["bot_ufrag"])
+        record = SessionRecord(
+            session_id=str(body["session_id"]),
+            dc=self.dc,
+            instance=format_address(self.bot.media),
+            client_ufrag=str(body["client_ufrag"]),
+            created_ms=int(time.time() * 1000),
+        )
+        try:
+            # SESS-2: stored (NX: SIG-7's conflict) before the handler may answer.
+            stored = await self.redis.set(
+                session_key(bot_ufrag), record.to_wire(), px=self.ttl_ms, nx=True
+            )
+            if not stored:
+                return error_response(f"bot ufrag already in use in {self.dc}", 409)
+            self.sessions[bot_ufrag] = _Session(
+                record.session_id,
+                ice_lite.BotCredentials(bot_ufrag, str(body["bot_pwd"]), record.client_ufrag),
+                time.monotonic() + self.ttl_ms / 1000,
+            )
+            # SESS-7 / RACE-3: wake up ingresses holding checks for this ufrag.
+            await self.redis.publish(SESSIONS_CHANNEL, bot_ufrag)
+        except (aioredis.RedisError, OSError) as error:
+            self.ctx.log.warning("session store failed: %s", error)
+            return error_response(f"session store of {self.dc} unavailable: {error}", 503)
+        self.ctx.log.info("session %s stored (ufrag %s)", record.session_id, bot_ufrag)
+        return web.json_response({"instance": record.instance}, status=201)
+
+    async def allocate_media(self, request: web.Request) -> web.Response:
+        """Sequential baseline (SIG-9): the media endpoint is a separate allocation step."""
+        body = await request.json()
+        session_id = request.match_info["session_id"]
+        try:
+            await self.redis.set(
+                f"{MEDIA_KEY_PREFIX}{session_id}",
+                f"{body['media']['ip']}:{body['media']['port']}",
+                px=self.ttl_ms,
+            )
+        except (aioredis.RedisError, OSError) as error:
+            return error_response(f"session store of {self.dc} unavailable: {error}", 503)
+        return web.json_response({"media": body["media"]})
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"component": self.ctx.name, "role": "bot", "status": "ok", **self.outcomes}
+        )
+
+    # -- checks (UDP from the ingress) ------------------------------------------------------
+    def lookup(self, bot_ufrag: str) -> ice_lite.BotCredentials | None:
+        session = self.sessions.get(bot_ufrag)
+        if session is None:
+            return None
+        if time.monotonic() >= session.expires_at:
+            # SESS-6: an expired session is as good as unknown.
+            del self.sessions[bot_ufrag]
+            return None
+        return session.credentials
+
+    def on_datagram(self, endpoint: UdpEndpoint, data: bytes, source: Address) -> None:
+        try:
+            header, payload = decode_v2(data)
+        except ProtocolError:
+            self.outcomes["discard-bad-proxy-header"] += 1
+            return
+        client = header.src if header is not None and header.src is not None else source
+        result = ice_lite.answer(payload, client, self.lookup)
+        self.outcomes[result.outcome.value] += 1
+        if result.data is not None:
+            endpoint.sendto(result.data, source)
+
+    async def sweep(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            for ufrag in [u for u, s in self.sessions.items() if s.expires_at <= now]:
+                del self.sessions[ufrag]
+
+
+async def run(ctx: ComponentContext) -> None:
+    plan = ctx.plan.dcs[ctx.component.group]
+    bot_plan = next(b for b in plan.bots if b.name == ctx.name)
+    bot = Bot(ctx, bot_plan)
+    holder: list[UdpEndpoint] = []
+    endpoint = UdpEndpoint(
+        bind_udp(bot_plan.media), lambda d, s: bot.on_datagram(holder[0], d, s), ctx.log
+    )
+    holder.append(endpoint)
+    app = web.Application()
+    app.router.add_post("/sessions", bot.create)
+    app.router.add_post("/sessions/{session_id}/media", bot.allocate_media)
+    app.router.add_get("/health", bot.health)
+    runner = await start_site(app, *bot_plan.http)
+    sweeper = asyncio.create_task(bot.sweep())
+    ctx.ready()
+    try:
+        await ctx.stop.wait()
+    finally:
+        sweeper.cancel()
+        endpoint.close()
+        await runner.cleanup()
+        await bot.redis.aclose()

@@ -1,0 +1,120 @@
+"""An edge cluster: route checks by latency map, relay both ways, keep the client's address.
+
+The client-facing port (3478) routes with ``route(map, own public IP)`` (ROUTE-1);
+each pinned port (3500+d) goes to its DC whatever the map says (FB-1). Datagrams
+arrive from the client-edge hop with a PROXY v2 header naming the client; the
+edge forwards them to the DC's hop with its own v2 header (client -> edge public
+address), so the bot's XOR-MAPPED-ADDRESS is the client's real address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from harness.errors import ProtocolError
+from harness.faults.proxy_protocol import decode_v2, encode_v2
+from harness.stack.control import MapHolder, control_routes, start_site
+from harness.stack.maps import true_map
+from harness.stack.plan import MEDIA_PORT, Address
+from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp
+
+FLOW_IDLE_S = 60.0
+
+
+@dataclass
+class _Flow:
+    endpoint: UdpEndpoint
+    dc: str
+    client: Address
+    last: float = field(default_factory=time.monotonic)
+
+
+class Edge:
+    def __init__(self, ctx: ComponentContext) -> None:
+        self.ctx = ctx
+        self.plan = ctx.plan.edges[ctx.name]
+        self.public_ip = ctx.plan.edge_public(ctx.name)[0]
+        self.maps = MapHolder(true_map(ctx.plan))
+        # Flow table: (local port, hop flow address, DC) -> the socket towards that DC.
+        self.flows: dict[tuple[int, Address, str], _Flow] = {}
+        self.listeners: dict[int, UdpEndpoint] = {}
+        self.counters: collections.Counter[str] = collections.Counter()
+
+    def on_datagram(self, port: int, pinned: str | None, data: bytes, source: Address) -> None:
+        try:
+            header, payload = decode_v2(data)
+        except ProtocolError:
+            self.counters["discard-bad-proxy-header"] += 1
+            return
+        client = header.src if header is not None and header.src is not None else source
+        # One map reference per decision (ROUTE-5); pinned ports ignore the map (FB-1).
+        dc = pinned or self.maps.current.route(self.public_ip)
+        if dc not in self.ctx.plan.dcs:
+            self.counters["discard-unknown-dc"] += 1
+            return
+        key = (port, source, dc)
+        flow = self.flows.get(key)
+        if flow is None:
+            flow = self._open_flow(key, client)
+        flow.last = time.monotonic()
+        flow.endpoint.sendto(encode_v2(client, (self.public_ip, port)) + payload, flow_target(self, dc))
+        self.counters[f"to-{dc}"] += 1
+
+    def _open_flow(self, key: tuple[int, Address, str], client: Address) -> _Flow:
+        port, source, dc = key
+        sock = bind_udp((self.plan.bind_ip, 0))
+        listener = self.listeners[port]
+
+        def back(data: bytes, _from: Address) -> None:
+            listener.sendto(data, source)
+
+        flow = self.flows[key] = _Flow(UdpEndpoint(sock, back, self.ctx.log), dc, client)
+        return flow
+
+    def flow_count(self) -> dict[str, object]:
+        return {"flows": len(self.flows), "counters": dict(self.counters)}
+
+    async def sweep(self) -> None:
+        while True:
+            await asyncio.sleep(5.0)
+            now = time.monotonic()
+            for key in [k for k, f in self.flows.items() if now - f.last > FLOW_IDLE_S]:
+                self.flows.pop(key).endpoint.close()
+
+
+def flow_target(edge: Edge, dc: str) -> Address:
+    return edge.ctx.plan.dial(f"edge-dc.{edge.ctx.name}.{dc}")
+
+
+async def run(ctx: ComponentContext) -> None:
+    edge = Edge(ctx)
+    ports: dict[int, str | None] = {MEDIA_PORT: None}
+    ports.update({port: dc for dc, port in edge.plan.pin_ports.items()})
+    for port, pinned in ports.items():
+
+        def handler(data: bytes, source: Address, port: int = port, pinned: str | None = pinned) -> None:
+            edge.on_datagram(port, pinned, data, source)
+
+        edge.listeners[port] = UdpEndpoint(bind_udp((edge.plan.bind_ip, port)), handler, ctx.log)
+    app = web.Application()
+    control_routes(
+        app, component=ctx.name, role="edge", maps=edge.maps, log=ctx.log,
+        health_extra=edge.flow_count,
+    )
+    runner = await start_site(app, *edge.plan.control)
+    sweeper = asyncio.create_task(edge.sweep())
+    ctx.ready()
+    try:
+        await ctx.stop.wait()
+    finally:
+        sweeper.cancel()
+        for listener in edge.listeners.values():
+            listener.close()
+        for flow in edge.flows.values():
+            flow.endpoint.close()
+        await runner.cleanup()

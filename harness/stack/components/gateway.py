@@ -1,0 +1,199 @@
+"""The API gateway: the client's persistent WebSocket, routing by latency map (SIG-1..14, ROUTE-1).
+
+Each text frame is validated with :mod:`harness.signaling`; a valid
+``session.create`` goes to the DC ``route(map, edge_ip)`` picks (sequential mode:
+the map's default DC) over the gateway-DC hop, and the DC's answer becomes
+``session.created`` or ``error``. Requests on one connection run concurrently
+(SIG-3) and every one gets exactly one answer within the timeout (SIG-12/13).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from http import HTTPStatus
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from harness.signaling import (
+    BotCredentials,
+    ErrorCode,
+    MediaAddress,
+    Mode,
+    SessionCreated,
+    SessionCreateRequest,
+    SignalingError,
+    validate,
+)
+from harness.stack.control import MapHolder, control_routes, start_site
+from harness.stack.maps import true_map
+from harness.stack.plan import GATEWAY_PATH, SIGNALING_TIMEOUT_S
+from harness.stack.runtime import ComponentContext
+
+KEEPALIVE_S = 5.0
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class Gateway:
+    def __init__(self, ctx: ComponentContext) -> None:
+        self.ctx = ctx
+        self.maps = MapHolder(true_map(ctx.plan))
+        self.http: aiohttp.ClientSession | None = None
+        self.answered = 0
+
+    def _dc_url(self, dc: str, path: str) -> str:
+        host, port = self.ctx.plan.dial(f"gateway-dc.{dc}")
+        return f"http://{host}:{port}{path}"
+
+    async def connection(self, ws: ServerConnection) -> None:
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            async for frame in ws:
+                if isinstance(frame, bytes):
+                    # SIG-1: binary frames get an error, the connection stays open.
+                    error = SignalingError(
+                        ErrorCode.BAD_REQUEST, "binary frames are not signaling (SIG-1)", False
+                    )
+                    await self._send(ws, error.to_json())
+                    continue
+                task = asyncio.create_task(self._request(ws, frame))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        except ConnectionClosed:
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _send(self, ws: ServerConnection, body: dict[str, Any]) -> None:
+        try:
+            await ws.send(json.dumps(body))
+            self.answered += 1
+        except ConnectionClosed:
+            self.ctx.log.debug("client left before its answer")
+
+    async def _request(self, ws: ServerConnection, text: str) -> None:
+        await self._send(ws, await self.handle(text))
+
+    async def handle(self, text: str) -> dict[str, Any]:
+        """One request frame -> one answer body (SIG-12: never none, never two)."""
+        try:
+            body = json.loads(text)
+        except ValueError as error:
+            return SignalingError(ErrorCode.BAD_REQUEST, f"not JSON: {error}", False).to_json()
+        request_id = body.get("request_id") if isinstance(body, dict) else None
+        if not (isinstance(request_id, str) and _REQUEST_ID.match(request_id)):
+            request_id = None
+        if not isinstance(body, dict) or body.get("type") != "session.create":
+            return SignalingError(
+                ErrorCode.BAD_REQUEST, "expected a session.create message", False, request_id
+            ).to_json()
+        violations = validate(body)
+        if violations:
+            # SIG-6: name the offending field; create nothing.
+            details = "; ".join(f"{v.path}: {v.message}" for v in violations)
+            return SignalingError(
+                ErrorCode.BAD_REQUEST, f"invalid session.create: {details}"[:2048], False, request_id
+            ).to_json()
+        request = SessionCreateRequest.from_json(body)
+        latency_map = self.maps.current  # one version for the whole decision (ROUTE-5)
+        if request.mode is Mode.ULLC:
+            assert request.edge_ip is not None
+            dc = latency_map.route(request.edge_ip)
+        else:
+            dc = latency_map.default_dc
+        if dc not in self.ctx.plan.dcs:
+            return self._error(ErrorCode.UNAVAILABLE, f"map routes to unknown DC {dc!r}", request)
+        try:
+            answer = await asyncio.wait_for(self._forward(dc, body), SIGNALING_TIMEOUT_S)
+        except TimeoutError:
+            return self._error(
+                ErrorCode.TIMEOUT, f"{dc} did not answer within {SIGNALING_TIMEOUT_S:g} s", request
+            )
+        except aiohttp.ClientError as error:
+            return self._error(ErrorCode.UNAVAILABLE, f"{dc} unreachable: {error}", request)
+        status, reply = answer
+        if status != 201:
+            code = reply.get("code", "internal")
+            try:
+                error_code = ErrorCode(code)
+            except ValueError:
+                error_code = ErrorCode.INTERNAL
+            message = str(reply.get("message") or f"{dc} answered HTTP {status}")
+            return self._error(error_code, message, request)
+        created = SessionCreated(
+            request_id=request.request_id,
+            session_id=reply["session_id"],
+            dc=reply["dc"],
+            media=MediaAddress(reply["media"]["ip"], int(reply["media"]["port"])),
+            map_version=latency_map.version,
+            bot=BotCredentials.from_json(reply["bot"]) if "bot" in reply else None,
+        )
+        return created.to_json()
+
+    def _error(self, code: ErrorCode, message: str, request: SessionCreateRequest) -> dict[str, Any]:
+        retryable = code in (ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT)
+        self.ctx.log.info("request %s: %s %s", request.request_id, code.value, message)
+        return SignalingError(code, message, retryable, request.request_id).to_json()
+
+    async def _forward(self, dc: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        assert self.http is not None
+        url = self._dc_url(dc, "/v1/sessions")
+        async with self.http.post(url, json={"request": body}) as reply:
+            data = await reply.json(content_type=None)
+            return reply.status, data if isinstance(data, dict) else {}
+
+    async def keepalive(self) -> None:
+        """Keep a warm connection to each DC so a call does not pay the TCP handshake."""
+        assert self.http is not None
+        while True:
+            for dc in self.ctx.plan.dcs:
+                try:
+                    async with self.http.get(self._dc_url(dc, "/control/health")) as reply:
+                        await reply.read()
+                except (aiohttp.ClientError, TimeoutError):
+                    pass
+            await asyncio.sleep(KEEPALIVE_S)
+
+
+def _only_signaling_path(connection: ServerConnection, request: Request) -> Response | None:
+    if request.path.split("?")[0] != GATEWAY_PATH:
+        body = f"not found: the signaling endpoint is {GATEWAY_PATH}\n".encode()
+        return Response(HTTPStatus.NOT_FOUND, "Not Found", Headers(), body)
+    return None
+
+
+async def run(ctx: ComponentContext) -> None:
+    gateway = Gateway(ctx)
+    gateway.http = aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=SIGNALING_TIMEOUT_S),
+        connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60),
+    )
+    app = web.Application()
+    control_routes(app, component="gateway", role="gateway", maps=gateway.maps, log=ctx.log)
+    runner = await start_site(app, *ctx.plan.gateway_control)
+    host, port = ctx.plan.gateway_bind
+    async with serve(
+        gateway.connection,
+        host,
+        port,
+        process_request=_only_signaling_path,
+        compression=None,  # one-frame JSON messages: deflate costs more than it saves
+        ping_interval=20,
+        ping_timeout=60,
+    ):
+        keepalive = asyncio.create_task(gateway.keepalive())
+        ctx.ready()
+        try:
+            await ctx.stop.wait()
+        finally:
+            keepalive.cancel()
+            await runner.cleanup()
+            await gateway.http.close()

@@ -1,0 +1,175 @@
+"""A DC's request handler: session creation from the gateway, and the DC's control API.
+
+``POST /v1/sessions`` carries the validated ``session.create`` body. ULLC mode
+creates the session with the client's bot credentials (SESS-1); sequential mode
+(SIG-9) allocates credentials here, creates the session and then, as a separate
+step, allocates the media endpoint. Either way the answer leaves only after the
+bot stored the session (SESS-2, SIG-11).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import time
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from harness.stack.control import control_routes, error_response, start_site
+from harness.stack.plan import Address, DcPlan
+from harness.stack.runtime import ComponentContext
+from harness.stack.sessions import SESSION_KEY_PREFIX, SessionRecord
+
+BOT_TIMEOUT_S = 1.5  # below the gateway's 2 s (SIG-13) so the gateway hears the real cause
+
+
+def bot_sdp(ufrag: str, pwd: str, media: Address) -> str:
+    """The bot's answer SDP in sequential mode: ICE-lite, one host candidate (specs/sdp.md)."""
+    ip, port = media
+    return "\r\n".join(
+        [
+            "v=0",
+            f"o=- {secrets.randbits(62)} 1 IN IP4 {ip}",
+            "s=-",
+            "t=0 0",
+            "a=ice-lite",
+            "a=group:BUNDLE 0",
+            f"m=audio {port} UDP/TLS/RTP/SAVPF 111",
+            f"c=IN IP4 {ip}",
+            "a=rtpmap:111 opus/48000/2",
+            "a=mid:0",
+            "a=rtcp-mux",
+            "a=setup:passive",
+            f"a=ice-ufrag:{ufrag}",
+            f"a=ice-pwd:{pwd}",
+            "a=fingerprint:sha-256 " + ":".join(f"{b:02X}" for b in secrets.token_bytes(32)),
+            f"a=candidate:1 1 udp 2130706431 {ip} {port} typ host",
+            "",
+        ]
+    )
+
+
+class Handler:
+    def __init__(self, ctx: ComponentContext, dc: DcPlan) -> None:
+        self.ctx = ctx
+        self.dc = dc
+        self.instances = itertools.cycle(dc.bots)
+        host, port = ctx.plan.dial(f"dc-kv.{dc.name}")
+        self.redis = aioredis.Redis(
+            host=host, port=port, socket_connect_timeout=1.0, socket_timeout=2.0
+        )
+        self.http: aiohttp.ClientSession | None = None
+
+    def media_for(self, edge_ip: str | None) -> Address:
+        """FB-1: the pinned port, for this DC, of the edge the client pings (or the home edge)."""
+        plan = self.ctx.plan
+        edge = plan.edge_by_public_ip(edge_ip) if edge_ip else None
+        return plan.pin_address(edge or plan.topology.home_edge(self.dc.name), self.dc.name)
+
+    async def _bot_call(self, url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        assert self.http is not None
+        async with self.http.post(url, json=body) as reply:
+            return reply.status, await reply.json(content_type=None)
+
+    async def create(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        message = body["request"]
+        sequential = message["mode"] == "sequential"
+        if sequential:
+            bot_ufrag = secrets.token_hex(8)  # SIG-8: 64 random bits
+            bot_pwd = secrets.token_hex(16)  # 128 random bits
+        else:
+            bot_ufrag = message["bot"]["ice_ufrag"]
+            bot_pwd = message["bot"]["ice_pwd"]
+        session_id = f"{self.dc.name}-{secrets.token_hex(8)}"
+        instance = next(self.instances)
+        base = f"http://{instance.http[0]}:{instance.http[1]}"
+        create_body = {
+            "session_id": session_id,
+            "bot_ufrag": bot_ufrag,
+            "bot_pwd": bot_pwd,
+            "client_ufrag": message["client"]["ice_ufrag"],
+        }
+        try:
+            status, reply = await self._bot_call(f"{base}/sessions", create_body)
+            if status == 409:
+                return web.json_response(
+                    {"code": "conflict", "message": reply.get("error", "ufrag in use")},
+                    status=409,
+                )
+            if status != 201:
+                return web.json_response(
+                    {"code": "unavailable", "message": reply.get("error", f"bot said {status}")},
+                    status=503,
+                )
+            media = self.media_for(message.get("edge_ip"))
+            answer: dict[str, Any] = {"session_id": session_id, "dc": self.dc.name}
+            if sequential:
+                # The baseline's second step: a media endpoint allocated after the session.
+                media_body = {"media": {"ip": media[0], "port": media[1]}}
+                status, _ = await self._bot_call(f"{base}/sessions/{session_id}/media", media_body)
+                if status != 200:
+                    return web.json_response(
+                        {"code": "unavailable", "message": "media allocation failed"}, status=503
+                    )
+                answer["bot"] = {
+                    "ice_ufrag": bot_ufrag,
+                    "ice_pwd": bot_pwd,
+                    "sdp": bot_sdp(bot_ufrag, bot_pwd, media),
+                }
+            answer["media"] = {"ip": media[0], "port": media[1]}
+        except (aiohttp.ClientError, TimeoutError) as error:
+            self.ctx.log.warning("bot %s did not answer: %s", instance.name, error)
+            return web.json_response(
+                {"code": "unavailable", "message": f"bot instance {instance.name} unavailable"},
+                status=503,
+            )
+        return web.json_response(answer, status=201)
+
+    async def sessions(self, request: web.Request) -> web.Response:
+        """CTL-4: the DC's sessions, from its store; no passwords are stored, none shown."""
+        now_ms = int(time.time() * 1000)
+        listed = []
+        try:
+            async for key in self.redis.scan_iter(match=f"{SESSION_KEY_PREFIX}*", count=500):
+                raw = await self.redis.get(key)
+                if raw is None:
+                    continue
+                record = SessionRecord.from_wire(raw)
+                listed.append(
+                    {
+                        "session_id": record.session_id,
+                        "bot_ufrag": key.decode()[len(SESSION_KEY_PREFIX) :],
+                        "instance": record.instance,
+                        "age_ms": max(now_ms - record.created_ms, 0),
+                    }
+                )
+        except (aioredis.RedisError, OSError) as error:
+            return error_response(f"session store unavailable: {error}", 503)
+        return web.json_response({"dc": self.dc.name, "sessions": listed})
+
+
+async def run(ctx: ComponentContext) -> None:
+    dc = ctx.plan.dcs[ctx.component.group]
+    handler = Handler(ctx, dc)
+    handler.http = aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=BOT_TIMEOUT_S),
+        json_serialize=json.dumps,
+    )
+    app = web.Application()
+    app.router.add_post("/v1/sessions", handler.create)
+    app.router.add_get("/control/sessions", handler.sessions)
+    control_routes(app, component=dc.name, role="dc", maps=None, log=ctx.log)
+    runner = await start_site(app, *dc.handler)
+    ctx.ready()
+    try:
+        await ctx.stop.wait()
+    finally:
+        await runner.cleanup()
+        await handler.http.close()
+        await handler.redis.aclose()
+

@@ -1,0 +1,1 @@
+"""The local backend: every component a process on its own loopback address (DESIGN.md §6)."""

@@ -1,0 +1,114 @@
+"""What a component process gets from its supervisor, and the small I/O helpers they share."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.stack.plan import Address, Component, Plan
+
+
+@dataclass
+class ComponentContext:
+    """A component's view of its stack: the plan, its own name, its run directory."""
+
+    plan: Plan
+    component: Component
+    run_dir: Path
+    log: logging.Logger = field(init=False)
+    stop: asyncio.Event = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = logging.getLogger(self.component.name)
+        self.stop = asyncio.Event()
+
+    @property
+    def name(self) -> str:
+        return self.component.name
+
+    def ready(self) -> None:
+        """Tell the runner this component is bound and serving (a marker file, atomic)."""
+        ready_dir = self.run_dir / "ready"
+        temp = ready_dir / f".{self.name}.tmp"
+        temp.write_text(str(os.getpid()), encoding="utf-8")
+        temp.rename(ready_dir / self.name)
+        self.log.info("ready (pid %d)", os.getpid())
+
+
+def bind_udp(address: Address) -> socket.socket:
+    """A non-blocking UDP socket bound to ``address`` (raises OSError if taken)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    sock.bind(address)
+    sock.setblocking(False)
+    return sock
+
+
+class UdpEndpoint:
+    """A UDP socket read through ``loop.add_reader``: synchronous send, callback per datagram.
+
+    Relays create one per flow on the packet path, so creation must not need an
+    ``await`` (a coroutine per new flow would reorder the flow's first datagrams).
+    """
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        on_datagram: Callable[[bytes, Address], None],
+        log: logging.Logger,
+    ) -> None:
+        self.sock = sock
+        self._on_datagram = on_datagram
+        self._log = log
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sock.fileno(), self._readable)
+        self.closed = False
+
+    @property
+    def address(self) -> Address:
+        host, port = self.sock.getsockname()[:2]
+        return (str(host), int(port))
+
+    def _readable(self) -> None:
+        # Drain what is queued; bounded so one busy socket cannot starve the loop.
+        for _ in range(256):
+            try:
+                data, source = self.sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                # ICMP port unreachable from a previous send surfaces here on Linux.
+                self._log.debug("recv on %s: %s", self.address, error)
+                continue
+            try:
+                self._on_datagram(data, (source[0], source[1]))
+            except Exception:
+                self._log.exception("datagram handler failed")
+
+    def sendto(self, data: bytes, address: Address) -> None:
+        try:
+            self.sock.sendto(data, address)
+        except (BlockingIOError, InterruptedError):
+            self._log.debug("send buffer full, dropped a datagram to %s", address)
+        except OSError as error:
+            self._log.debug("send to %s: %s", address, error)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._loop.remove_reader(self.sock.fileno())
+            self.sock.close()
+
+
+def format_address(address: Address) -> str:
+    return f"{address[0]}:{address[1]}"
+
+
+def parse_address(text: str) -> Address:
+    host, _, port = text.rpartition(":")
+    return (host.strip("[]"), int(port))
