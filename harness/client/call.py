@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.client.checks import new_tiebreaker
 from harness.client.credentials import IceCredentials
 from harness.client.dns import DnsFailedError
 from harness.client.gateway import (
@@ -29,7 +28,7 @@ from harness.client.gateway import (
     GatewayConnection,
     GatewayProtocolError,
 )
-from harness.client.media import CheckSuccess, MediaPath, address_text
+from harness.client.media import CheckSuccess, MediaPath, MediaProtocolError, address_text
 from harness.client.offer import CallOffer
 from harness.client.result import CallOutcome, CallResult, EventKind, Via
 from harness.client.timeline import Timeline
@@ -47,9 +46,7 @@ EdgeResolver = Callable[[Timeline, float], Awaitable[tuple[str, int]]]
 
 @dataclass(frozen=True)
 class CallSettings:
-    pacing_s: float
     deadline_s: float
-    bind_ip: str | None
 
 
 class _Failed(Exception):
@@ -80,6 +77,7 @@ class Call:
         t0: float,
         mode: Mode,
         offer: CallOffer,
+        media: MediaPath,
         request_id: str,
         gateway: GatewayConnection,
         resolve_edge: EdgeResolver,
@@ -88,6 +86,8 @@ class Call:
         self.timeline = Timeline(t0)
         self.mode = mode
         self.offer = offer
+        self.media = media
+        media.timeline = self.timeline
         self.request_id = request_id
         self.gateway = gateway
         self.resolve_edge = resolve_edge
@@ -106,20 +106,8 @@ class Call:
         return max(0.0, self.deadline - self.loop.time())
 
     async def run(self) -> CallResult:
-        media = MediaPath(
-            self.offer.client,
-            tiebreaker=new_tiebreaker(),
-            pacing_s=self.settings.pacing_s,
-            timeline=self.timeline,
-        )
+        media = self.media
         try:
-            try:
-                await media.open(self.settings.bind_ip)
-            except OSError as error:
-                raise _Failed(
-                    CallOutcome.SOCKET_ERROR,
-                    f"cannot bind the check socket to {self.settings.bind_ip}: {error}",
-                ) from error
             if self.mode is Mode.ULLC:
                 await self._ullc(media)
             else:
@@ -159,7 +147,9 @@ class Call:
         answer_future = await self._send(request)
         done, _ = await asyncio.wait({answer_future}, timeout=self.remaining())
         if not done:
-            raise _Failed(CallOutcome.SIGNALING_TIMEOUT, "no answer to session.create")
+            raise _Failed(
+                CallOutcome.SIGNALING_TIMEOUT, f"no answer to session.create {self.request_id}"
+            )
         answer = self._take_answer(answer_future)
         if answer.bot is None:
             raise _Failed(
@@ -170,8 +160,11 @@ class Call:
         media.start(answer.media.as_tuple(), Via.MEDIA, bot)
         connected, _ = await asyncio.wait({media.success}, timeout=self.remaining())
         if not connected:
-            raise _Failed(CallOutcome.MEDIA_TIMEOUT, "no authenticated Binding success")
-        self._connected(media.success.result())
+            raise _Failed(
+                CallOutcome.MEDIA_TIMEOUT,
+                f"no authenticated Binding success; {media.describe_attempts()}",
+            )
+        self._connected(self._take_success(media))
 
     async def _race(self, media: MediaPath, answer_future: asyncio.Future[Answer]) -> None:
         while self.success is None or (self.answer is None and self.error is None):
@@ -186,7 +179,7 @@ class Call:
             if not done:
                 break
             if media.success in done:
-                self._connected(media.success.result())
+                self._connected(self._take_success(media))
             if answer_future in done:
                 try:
                     answer = self._take_answer(answer_future)
@@ -200,8 +193,14 @@ class Call:
                     self._retarget(media, answer)
         if self.success is None:
             if self.answer is None:
-                raise _Failed(CallOutcome.SIGNALING_TIMEOUT, "no answer to session.create")
-            raise _Failed(CallOutcome.MEDIA_TIMEOUT, "no authenticated Binding success")
+                raise _Failed(
+                    CallOutcome.SIGNALING_TIMEOUT,
+                    f"no answer to session.create {self.request_id}; {media.describe_attempts()}",
+                )
+            raise _Failed(
+                CallOutcome.MEDIA_TIMEOUT,
+                f"no authenticated Binding success; {media.describe_attempts()}",
+            )
         if self.answer is None and self.error is None:
             self.notes.append("connected, but session.created did not arrive before the deadline")
 
@@ -266,6 +265,12 @@ class Call:
             return
         self.timeline.add(EventKind.RETARGET, target=address_text(target), dc=answer.dc)
         media.start(target, Via.MEDIA, self.offer.bot)
+
+    def _take_success(self, media: MediaPath) -> CheckSuccess:
+        try:
+            return media.success.result()
+        except MediaProtocolError as error:
+            raise _Failed(CallOutcome.PROTOCOL_ERROR, error.message) from error
 
     def _connected(self, success: CheckSuccess) -> None:
         self.success = success

@@ -62,7 +62,9 @@ class CheckStatus(StrEnum):
 
     SUCCESS = "success"
     ERROR_RESPONSE = "error_response"
-    """A Binding error response (401, 487, ...): the transaction keeps pacing until the deadline."""
+    """An unsigned Binding error (400, 401): forgeable, so ignored; pacing goes on (STUN-33)."""
+    SIGNED_ERROR = "signed_error"
+    """A Binding error signed with the bot password (420, 487): a protocol error of the call."""
     NOT_STUN = "not_stun"
     MALFORMED = "malformed"
     BAD_FINGERPRINT = "bad_fingerprint"
@@ -138,7 +140,11 @@ def judge_response(
     if (source[0], source[1]) != wanted.target:
         return Verdict(CheckStatus.NON_SYMMETRIC, transaction_id)
     if message.message_class == stun.Class.ERROR:
-        return Verdict(CheckStatus.ERROR_RESPONSE, transaction_id, error_code=message.error_code)
+        signed = "MESSAGE-INTEGRITY" in message.attributes and message.check_message_integrity(
+            wanted.bot.key
+        )
+        status = CheckStatus.SIGNED_ERROR if signed else CheckStatus.ERROR_RESPONSE
+        return Verdict(status, transaction_id, error_code=message.error_code)
     if "MESSAGE-INTEGRITY" not in message.attributes:
         return Verdict(CheckStatus.NO_INTEGRITY, transaction_id)
     if not message.check_message_integrity(wanted.bot.key):

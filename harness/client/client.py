@@ -14,17 +14,22 @@ SDP are never generated on the critical path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import itertools
 import secrets
 import socket
 import time
+from dataclasses import dataclass
 
 from harness.client.call import Call, CallSettings
+from harness.client.checks import new_tiebreaker
+from harness.client.credentials import IceCredentials
 from harness.client.dns import DnsFailedError, resolve_edge
 from harness.client.gateway import GatewayConnection
+from harness.client.media import MediaPath
 from harness.client.offer import CallOffer
-from harness.client.result import CallResult, EventKind
+from harness.client.result import CallOutcome, CallResult, EventKind
 from harness.client.timeline import Timeline
 from harness.errors import UsageError
 from harness.signaling.messages import Mode
@@ -55,17 +60,27 @@ class UllcClient:
         self._id = secrets.token_hex(4)
         self._counter = itertools.count(1)
         self._gateway: GatewayConnection | None = None
-        self._next_offer = CallOffer.generate()
+        self._prepared: _Prepared | None = None
 
     async def open(self) -> UllcClient:
-        """Open the persistent gateway connection (SIG-2). Raises ``GatewayUnavailableError``."""
+        """Open the persistent gateway connection (SIG-2) and prepare the first call.
+
+        Raises ``GatewayUnavailableError``; a check socket that cannot bind shows
+        up as the first call's ``socket_error`` outcome instead.
+        """
         if self._gateway is None:
             self._gateway = await GatewayConnection(
                 self.target.endpoints.gateway, bind_ip=self.bind_ip
             ).open()
+        if self._prepared is None:
+            with contextlib.suppress(OSError):
+                self._prepared = await self._prepare()
         return self
 
     async def close(self) -> None:
+        if self._prepared is not None:
+            await self._prepared.media.close()
+            self._prepared = None
         if self._gateway is not None:
             await self._gateway.close()
             self._gateway = None
@@ -85,9 +100,20 @@ class UllcClient:
             )
         return self._gateway
 
-    def _take_offer(self) -> CallOffer:
-        offer, self._next_offer = self._next_offer, CallOffer.generate()
-        return offer
+    async def _prepare(self) -> _Prepared:
+        """Everything a call needs before "call": credentials, bound socket, SDP (SIG-4)."""
+        credentials = IceCredentials.generate()
+        media = MediaPath(credentials, tiebreaker=new_tiebreaker(), pacing_s=self.pacing_s)
+        try:
+            local = await media.open(self.bind_ip)
+        except BaseException:
+            await media.close()
+            raise
+        unspecified = ipaddress.ip_address(local[0]).is_unspecified
+        # An unbound socket has no address worth announcing; the bot learns it
+        # from the checks anyway (peer reflexive, RFC 8445 §7.3.1.3).
+        offer = CallOffer.generate(None if unspecified else local, client=credentials)
+        return _Prepared(offer, media)
 
     async def connect(self, mode: Mode = Mode.ULLC) -> CallResult:
         """Place one call and return its result; never raises for a failed call (SIG-14)."""
@@ -98,17 +124,30 @@ class UllcClient:
                 hint="add 'sequential' to [capabilities].modes if it has one (SIG-9, TGT-4)",
             )
         gateway = self.gateway
-        offer = self._take_offer()
-        call = Call(
-            t0=t0,
-            mode=mode,
-            offer=offer,
-            request_id=f"c{self._id}.{next(self._counter)}",
-            gateway=gateway,
-            resolve_edge=self._resolve_edge,
-            settings=CallSettings(self.pacing_s, self.deadline_s, self.bind_ip),
-        )
-        return await call.run()
+        # Concurrent calls on one client find the prepared call taken: they
+        # prepare on the clock (a socket bind, well under a millisecond).
+        prepared, self._prepared = self._prepared, None
+        try:
+            if prepared is None:
+                try:
+                    prepared = await self._prepare()
+                except OSError as error:
+                    return _socket_failure(mode, t0, self.bind_ip, error)
+            call = Call(
+                t0=t0,
+                mode=mode,
+                offer=prepared.offer,
+                media=prepared.media,
+                request_id=f"c{self._id}.{next(self._counter)}",
+                gateway=gateway,
+                resolve_edge=self._resolve_edge,
+                settings=CallSettings(self.deadline_s),
+            )
+            return await call.run()
+        finally:
+            if self._prepared is None and self._gateway is not None:
+                with contextlib.suppress(OSError):
+                    self._prepared = await self._prepare()
 
     async def _resolve_edge(self, timeline: Timeline, remaining_s: float) -> tuple[str, int]:
         endpoints = self.target.endpoints
@@ -141,6 +180,21 @@ class UllcClient:
             f"target {self.target.name} names no way to reach an edge",
             hint="give [endpoints].dns + global_endpoint or [endpoints].edges (TGT-1)",
         )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    offer: CallOffer
+    media: MediaPath
+
+
+def _socket_failure(mode: Mode, t0: float, bind_ip: str | None, error: OSError) -> CallResult:
+    timeline = Timeline(t0)
+    detail = f"cannot bind the check socket to {bind_ip or 'any address'}: {error}"
+    timeline.add(EventKind.FAILED, outcome=CallOutcome.SOCKET_ERROR.value, detail=detail)
+    return CallResult(
+        outcome=CallOutcome.SOCKET_ERROR, mode=mode, detail=detail, timeline=timeline.freeze()
+    )
 
 
 async def _numeric(address: HostPort) -> tuple[str, int]:

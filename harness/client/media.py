@@ -24,11 +24,19 @@ from harness.client.checks import (
 from harness.client.credentials import IceCredentials
 from harness.client.result import EventKind, Via
 from harness.client.timeline import Timeline
+from harness.errors import ProtocolError
 
 
 def address_text(address: tuple[str, int]) -> str:
     host, port = address
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class MediaProtocolError(ProtocolError):
+    """The bot answered a check with a signed error (420, 487): a broken peer (STUN-33).
+
+    The call fails with outcome ``protocol_error``; the message names the code.
+    """
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,11 @@ class _Protocol(asyncio.DatagramProtocol):
 
 
 class MediaPath:
-    """One call's check socket and transactions. Use :meth:`open`, then :meth:`close` in finally."""
+    """One call's check socket and transactions. Use :meth:`open`, then :meth:`close` in finally.
+
+    The socket is opened before the call (its address is the local SDP's
+    candidate); the call hands over its ``timeline`` when it starts.
+    """
 
     def __init__(
         self,
@@ -74,12 +86,12 @@ class MediaPath:
         *,
         tiebreaker: int,
         pacing_s: float,
-        timeline: Timeline,
+        timeline: Timeline | None = None,
     ) -> None:
         self.client = client
         self.tiebreaker = tiebreaker
         self.pacing_s = pacing_s
-        self.timeline = timeline
+        self.timeline = timeline or Timeline()
         self.transactions: dict[bytes, CheckTransaction] = {}
         self._expected: dict[bytes, Expected] = {}
         self._transport: asyncio.DatagramTransport | None = None
@@ -148,7 +160,19 @@ class MediaPath:
     def _received(self, data: bytes, source: tuple[str, int]) -> None:
         verdict = judge_response(data, source, self._expected)
         self._record(verdict, source)
-        if not verdict.authenticated_success or self.success.done():
+        if self.success.done():
+            return
+        if verdict.status is CheckStatus.SIGNED_ERROR:
+            self.success.set_exception(
+                MediaProtocolError(
+                    f"the bot answered a check with signed error {verdict.error_code}"
+                    f" from {address_text(source)}",
+                    hint="STUN-33: a signed 420/487 means the bot refuses the check's attributes",
+                )
+            )
+            self._stop_pacing()
+            return
+        if not verdict.authenticated_success:
             return
         assert verdict.transaction_id is not None
         assert verdict.mapped_address is not None
@@ -168,7 +192,7 @@ class MediaPath:
         detail: dict[str, Any] = {"status": verdict.status.value, "source": address_text(source)}
         if verdict.transaction_id is not None:
             detail["transaction"] = verdict.transaction_id.hex()
-        if verdict.status is CheckStatus.ERROR_RESPONSE:
+        if verdict.status in (CheckStatus.ERROR_RESPONSE, CheckStatus.SIGNED_ERROR):
             detail["error_code"] = verdict.error_code
         if verdict.mapped_address is not None:
             detail["xor_mapped_address"] = address_text(verdict.mapped_address)
@@ -190,3 +214,15 @@ class MediaPath:
             self._transport = None
         if not self.success.done():
             self.success.cancel()
+        elif not self.success.cancelled():
+            self.success.exception()  # mark retrieved: no "exception never retrieved" warning
+
+    def describe_attempts(self) -> str:
+        """For timeout messages (STUN-32): the addresses tried and the checks sent."""
+        if not self.transactions:
+            return "no check sent"
+        parts = [
+            f"{t.sends} to {address_text(t.target)} ({t.via.value})"
+            for t in self.transactions.values()
+        ]
+        return "checks sent: " + ", ".join(parts)

@@ -26,9 +26,8 @@ def build_sdp(
 ) -> str:
     """The profile's description (specs/sdp.md) through the protocol package's generator.
 
-    The client's own description carries no candidate: the bot is ICE-lite and
-    learns the client's address from the checks (peer reflexive, RFC 8445
-    §7.3.1.3). The bot's description names ``host`` (the edge) when known.
+    ``host`` is the description's one host candidate: the client's bound check
+    socket in its own description, the edge in the bot's.
     """
     description = CallDescription(
         Role.BOT if bot else Role.CLIENT,
@@ -50,14 +49,19 @@ class CallOffer:
     local_sdp: str = field(repr=False)
 
     @classmethod
-    def generate(cls) -> CallOffer:
-        client = IceCredentials.generate()
+    def generate(
+        cls,
+        candidate: tuple[str, int] | None = None,
+        client: IceCredentials | None = None,
+    ) -> CallOffer:
+        """Fresh credentials; ``candidate`` is the client's bound check socket (SDP-12)."""
+        client = client or IceCredentials.generate()
         bot = IceCredentials.generate()
         # RFC 8445 §5.3 / SDP-15: the two sets must differ; with 96-bit ufrags a
         # collision is astronomically unlikely, but a loop costs nothing.
         while bot.ufrag == client.ufrag:
             bot = IceCredentials.generate()
-        return cls(client=client, bot=bot, local_sdp=build_sdp(client, bot=False))
+        return cls(client=client, bot=bot, local_sdp=build_sdp(client, bot=False, host=candidate))
 
     def remote_sdp(self, edge: tuple[str, int] | None = None) -> str:
         """The bot's description as the client expects it (ICE-lite, the edge as host candidate)."""
