@@ -157,8 +157,11 @@ def binomial_interval(n: int, p: float, confidence: float = 0.999) -> tuple[int,
     """Exact central interval of Binomial(n, p) with the given coverage."""
     tail = (1 - confidence) / 2
     log_pmf = [
-        math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-        + k * math.log(p) + (n - k) * math.log1p(-p)
+        math.lgamma(n + 1)
+        - math.lgamma(k + 1)
+        - math.lgamma(n - k + 1)
+        + k * math.log(p)
+        + (n - k) * math.log1p(-p)
         for k in range(n + 1)
     ]
     cdf, low, high = 0.0, 0, n

@@ -47,7 +47,7 @@ def test_toxiproxy_python_drives_tcp_proxies(toxiproxy_python: Any, tcp_echo: Tc
         assert proxy.destroy_toxic("latency_downstream")
         assert tcp_rtt(sock) < 20
     with proxy.down():
-        with pytest.raises(OSError):
+        with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
     with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
         assert tcp_rtt(sock) < 20
@@ -56,8 +56,9 @@ def test_toxiproxy_python_drives_tcp_proxies(toxiproxy_python: Any, tcp_echo: Tc
     assert toxiproxy_python.proxies() == {}
 
 
-def test_toxiproxy_python_drives_udp_proxies(toxiproxy_python: Any, udp_echo: UdpEcho,
-                                             udp_client: socket.socket) -> None:
+def test_toxiproxy_python_drives_udp_proxies(
+    toxiproxy_python: Any, udp_echo: UdpEcho, udp_client: socket.socket
+) -> None:
     from toxiproxy import Proxy
     from toxiproxy.api import APIConsumer
 
@@ -108,7 +109,13 @@ ERRORS = [
         "bad request body: ",
     ),
     ("post", "/proxies/good/toxics", {"type": "latency", "toxicity": 2}, 400, "bad request body: "),
-    ("post", "/proxies/good/toxics", {"type": "latency", "name": "lag"}, 409, "toxic already exists"),
+    (
+        "post",
+        "/proxies/good/toxics",
+        {"type": "latency", "name": "lag"},
+        409,
+        "toxic already exists",
+    ),
     ("get", "/proxies/good/toxics/nope", None, 404, "toxic not found"),
     ("delete", "/proxies/good/toxics/nope", None, 404, "toxic not found"),
     ("post", "/proxies/good/toxics/nope", {"attributes": {}}, 404, "toxic not found"),
@@ -224,7 +231,9 @@ def test_udp_flows_are_per_client_and_idle_out(api: Api, udp_echo: UdpEcho) -> N
             sock.close()
 
 
-def test_capture_records_both_stages(api: Api, udp_echo: UdpEcho, udp_client: socket.socket) -> None:
+def test_capture_records_both_stages(
+    api: Api, udp_echo: UdpEcho, udp_client: socket.socket
+) -> None:
     port = port_of(api.proxy("cap", udp_echo.address, protocol="udp", capture=8))
     for _ in range(5):
         udp_rtt(udp_client, port, b"x")

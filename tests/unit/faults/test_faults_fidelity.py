@@ -61,8 +61,9 @@ def test_tcp_latency_matches_configuration(api: Api, tcp_echo: TcpEcho, latency:
     assert abs(added - latency) <= _tolerance(latency), f"added {added:.2f} ms"
 
 
-def test_rtt_adds_the_round_trip(hop_client: FaultClient, udp_echo: UdpEcho,
-                                 udp_client: socket.socket) -> None:
+def test_rtt_adds_the_round_trip(
+    hop_client: FaultClient, udp_echo: UdpEcho, udp_client: socket.socket
+) -> None:
     clean = hop_client.create_link("rtt_clean", udp_echo.address, protocol=_udp())
     link = hop_client.create_link("rtt_slow", udp_echo.address, protocol=_udp())
     with link.rtt(30):
@@ -106,9 +107,7 @@ def _lost(api: Api, sink: UdpSink, n: int, **attributes: float) -> list[int]:
     return [seq for seq in range(n) if seq not in arrived]
 
 
-def test_same_seed_same_drop_pattern_different_seed_different(
-    api: Api, udp_sink: UdpSink
-) -> None:
+def test_same_seed_same_drop_pattern_different_seed_different(api: Api, udp_sink: UdpSink) -> None:
     first = _lost(api, udp_sink, 2000, probability=0.3)
     again = _lost(api, udp_sink, 2000, probability=0.3)
     other = _lost(api, udp_sink, 2000, probability=0.3, seed=12345)

@@ -27,8 +27,11 @@ def test_server_exits_cleanly_on_sigterm_and_frees_every_port(tcp_echo: TcpEcho)
     try:
         assert server.stop() == 0
         assert not os.path.exists(f"/proc/{server.pid}")
-        for port, kind in ((server.port, socket.SOCK_STREAM), (tcp, socket.SOCK_STREAM),
-                           (udp, socket.SOCK_DGRAM)):
+        for port, kind in (
+            (server.port, socket.SOCK_STREAM),
+            (tcp, socket.SOCK_STREAM),
+            (udp, socket.SOCK_DGRAM),
+        ):
             with socket.socket(socket.AF_INET, kind) as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 probe.bind(("127.0.0.1", port))
@@ -46,7 +49,10 @@ def test_command_reports_a_taken_port_clearly() -> None:
         port = holder.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "harness", "toxiproxy-server", "--port", str(port)],
-            capture_output=True, text=True, timeout=20, check=False,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
         )
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
@@ -77,7 +83,9 @@ def test_process_faults_pause_resume_and_kill_a_real_child() -> None:
         kill(control, "bot-1", log).apply()
         assert child.wait(5) == -9
         assert [(e.what, e.action.value) for e in log] == [
-            ("pause", "applied"), ("pause", "removed"), ("kill", "applied")
+            ("pause", "applied"),
+            ("pause", "removed"),
+            ("kill", "applied"),
         ]
     finally:
         if child.poll() is None:

@@ -42,7 +42,9 @@ def test_proxy_v2_round_trip(src: tuple[str, int], dst: tuple[str, int], family:
 def test_proxy_v2_without_signature_and_local_and_truncated() -> None:
     assert decode_v2(b"\x00\x01plain stun") == (None, b"\x00\x01plain stun")
     header, payload = decode_v2(encode_local_v2() + b"hc")
-    assert header is not None and header.command is Command.LOCAL and header.src is None
+    assert header is not None
+    assert header.command is Command.LOCAL
+    assert header.src is None
     assert payload == b"hc"
     with pytest.raises(ProtocolError, match="truncated"):
         decode_v2(encode_v2(("192.0.2.1", 1), ("192.0.2.2", 2))[:20])

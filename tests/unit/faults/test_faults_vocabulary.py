@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 import time
+from itertools import pairwise
 
 import pytest
 from conftest import TcpEcho, UdpEcho, tcp_rtt, udp_rtt
@@ -33,11 +34,14 @@ def test_partition_and_latency_apply_on_enter_and_undo_on_exit(
     assert link.toxics() == []
     events = [(e.what, e.action.value) for e in hop_client.log]
     assert events == [
-        ("partition", "applied"), ("partition", "removed"),
-        ("latency", "applied"), ("loss", "applied"),
-        ("loss", "removed"), ("latency", "removed"),
+        ("partition", "applied"),
+        ("partition", "removed"),
+        ("latency", "applied"),
+        ("loss", "applied"),
+        ("loss", "removed"),
+        ("latency", "removed"),
     ]
-    assert all(a.t <= b.t for a, b in zip(hop_client.log.events, hop_client.log.events[1:]))
+    assert all(a.t <= b.t for a, b in pairwise(hop_client.log.events))
     restored = FaultLog.from_json(json.loads(hop_client.log.dumps()))
     assert restored.events == hop_client.log.events
 
@@ -46,7 +50,7 @@ def test_tcp_vocabulary_disable_reset_and_udp_only_faults(
     hop_client: FaultClient, tcp_echo: TcpEcho
 ) -> None:
     link = hop_client.create_link("gateway", tcp_echo.address)
-    with link.partition(PartitionMode.DISABLE), pytest.raises(OSError):
+    with link.partition(PartitionMode.DISABLE), pytest.raises(ConnectionRefusedError):
         socket.create_connection(link.address, timeout=1).close()
     with socket.create_connection(link.address, timeout=2) as sock:
         with link.reset_peer(stream=Stream.UPSTREAM):
