@@ -9,6 +9,7 @@ integrity or fingerprint that cover it.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from harness.protocol.ice import (
@@ -66,7 +67,7 @@ def append_fingerprint(data: bytes) -> bytes:
     return with_length(body, len(body) - 20)
 
 
-def check_with(attrs: list[tuple[int, bytes]], **kw: object) -> bytes:
+def check_with(attrs: Sequence[tuple[int, bytes]], **kw: object) -> bytes:
     return encode_message(
         Method.BINDING,
         MessageClass.REQUEST,
@@ -77,7 +78,7 @@ def check_with(attrs: list[tuple[int, bytes]], **kw: object) -> bytes:
     )
 
 
-FULL_CHECK = [
+FULL_CHECK: list[tuple[int, bytes]] = [
     (A.USERNAME, USERNAME),
     (A.PRIORITY, PRIORITY),
     (A.ICE_CONTROLLING, TIEBREAKER),
