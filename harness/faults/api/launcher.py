@@ -13,6 +13,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -23,8 +24,16 @@ from harness.faults.errors import HopServerError
 class HopServer:
     """A running hop server process. Use :meth:`start`; ``url`` is its API base URL."""
 
-    def __init__(self, process: subprocess.Popen[str], url: str, host: str, port: int) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[str],
+        url: str,
+        host: str,
+        port: int,
+        log: tempfile._TemporaryFileWrapper[str],
+    ) -> None:
         self.process = process
+        self.log = log
         self.url = url
         self.host = host
         self.port = port
@@ -58,11 +67,14 @@ class HopServer:
         ]
         if config is not None:
             command += ["--config", str(config)]
+        # stderr goes to a file, not a pipe: nobody drains a pipe during a long run, and a
+        # full pipe would block the hop the next time it logs.
+        log = tempfile.NamedTemporaryFile("w+", prefix="ullc-hop-", suffix=".log")
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=log,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
@@ -78,11 +90,14 @@ class HopServer:
                 break
         try:
             info = json.loads(line)
-            return cls(process, str(info["url"]), str(info["host"]), int(info["port"]))
+            return cls(process, str(info["url"]), str(info["host"]), int(info["port"]), log)
         except (ValueError, KeyError):
             process.kill()
-            _, stderr = process.communicate(timeout=5)
-            tail = "\n".join((stderr or "").strip().splitlines()[-5:])
+            process.wait()
+            process.stdout.close()
+            log.seek(0)
+            tail = "\n".join(log.read().strip().splitlines()[-5:])
+            log.close()
             raise HopServerError(
                 f"hop server did not report ready within {timeout:g} s "
                 f"(exit code {process.returncode}); last output:\n{tail or line or '(none)'}",
@@ -98,10 +113,16 @@ class HopServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.log.close()
         return self.process.returncode
+
+    def stderr_tail(self, lines: int = 20) -> str:
+        """The last lines the hop process logged (for failure reports)."""
+        self.log.flush()
+        with open(self.log.name) as handle:
+            return "\n".join(handle.read().splitlines()[-lines:])
 
     def __enter__(self) -> HopServer:
         return self
