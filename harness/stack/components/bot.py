@@ -23,6 +23,15 @@ from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp, forma
 from harness.stack.sessions import MEDIA_KEY_PREFIX, SESSIONS_CHANNEL, SessionRecord, session_key
 
 
+_STORE_AND_PUBLISH = """
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  redis.call('PUBLISH', ARGV[3], ARGV[4])
+  return 1
+end
+return 0
+"""
+
+
 @dataclass
 class _Session:
     session_id: str
@@ -54,25 +63,43 @@ class Bot:
             client_ufrag=str(body["client_ufrag"]),
             created_ms=int(time.time() * 1000),
         )
+        # Learn the session before it is visible: a released check may arrive at once.
+        credentials = ice_lite.BotCredentials(bot_ufrag, str(body["bot_pwd"]), record.client_ufrag)
+        previous = self.sessions.get(bot_ufrag)
         try:
-            # SESS-2: stored (NX: SIG-7's conflict) before the handler may answer.
-            stored = await self.redis.set(
-                session_key(bot_ufrag), record.to_wire(), px=self.ttl_ms, nx=True
-            )
-            if not stored:
-                return error_response(f"bot ufrag already in use in {self.dc}", 409)
             self.sessions[bot_ufrag] = _Session(
-                record.session_id,
-                ice_lite.BotCredentials(bot_ufrag, str(body["bot_pwd"]), record.client_ufrag),
-                time.monotonic() + self.ttl_ms / 1000,
+                record.session_id, credentials, time.monotonic() + self.ttl_ms / 1000
             )
-            # SESS-7 / RACE-3: wake up ingresses holding checks for this ufrag.
-            await self.redis.publish(SESSIONS_CHANNEL, bot_ufrag)
+            # SESS-2 store (NX: SIG-7's conflict) and the SESS-7 publish that releases
+            # held checks (RACE-3), in one KV round trip.
+            stored = await self.redis.eval(
+                _STORE_AND_PUBLISH, 1, session_key(bot_ufrag), record.to_wire(), self.ttl_ms,
+                SESSIONS_CHANNEL, bot_ufrag,
+            )  # fmt: skip
+            if not stored:
+                self._forget(bot_ufrag, previous)
+                return error_response(f"bot ufrag already in use in {self.dc}", 409)
         except (aioredis.RedisError, OSError) as error:
+            self._forget(bot_ufrag, previous)
             self.ctx.log.warning("session store failed: %s", error)
             return error_response(f"session store of {self.dc} unavailable: {error}", 503)
         self.ctx.log.info("session %s stored (ufrag %s)", record.session_id, bot_ufrag)
         return web.json_response({"instance": record.instance}, status=201)
+
+    def _forget(self, bot_ufrag: str, previous: _Session | None) -> None:
+        if previous is None:
+            self.sessions.pop(bot_ufrag, None)
+        else:
+            self.sessions[bot_ufrag] = previous
+
+    async def warm(self) -> None:
+        """Open the KV connection before the first call needs it (via the dc-kv hop)."""
+        for _ in range(50):
+            try:
+                await self.redis.ping()
+                return
+            except (aioredis.RedisError, OSError):
+                await asyncio.sleep(0.1)
 
     async def allocate_media(self, request: web.Request) -> web.Response:
         """Sequential baseline (SIG-9): the media endpoint is a separate allocation step."""
@@ -138,12 +165,13 @@ async def run(ctx: ComponentContext) -> None:
     app.router.add_post("/sessions/{session_id}/media", bot.allocate_media)
     app.router.add_get("/health", bot.health)
     runner = await start_site(app, *bot_plan.http)
-    sweeper = asyncio.create_task(bot.sweep())
+    tasks = [asyncio.create_task(bot.sweep()), asyncio.create_task(bot.warm())]
     ctx.ready()
     try:
         await ctx.stop.wait()
     finally:
-        sweeper.cancel()
+        for task in tasks:
+            task.cancel()
         endpoint.close()
         await runner.cleanup()
         await bot.redis.aclose()

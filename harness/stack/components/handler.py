@@ -9,6 +9,7 @@ bot stored the session (SESS-2, SIG-11).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import secrets
@@ -130,6 +131,18 @@ class Handler:
             )
         return web.json_response(answer, status=201)
 
+    async def warm(self) -> None:
+        """Open keep-alive connections to every bot instance before the first call."""
+        assert self.http is not None
+        for _ in range(50):
+            try:
+                for bot in self.dc.bots:
+                    async with self.http.get(f"http://{bot.http[0]}:{bot.http[1]}/health") as r:
+                        await r.read()
+                return
+            except (aiohttp.ClientError, TimeoutError):
+                await asyncio.sleep(0.1)
+
     async def sessions(self, request: web.Request) -> web.Response:
         """CTL-4: the DC's sessions, from its store; no passwords are stored, none shown."""
         now_ms = int(time.time() * 1000)
@@ -165,10 +178,12 @@ async def run(ctx: ComponentContext) -> None:
     app.router.add_get("/control/sessions", handler.sessions)
     control_routes(app, component=dc.name, role="dc", maps=None, log=ctx.log)
     runner = await start_site(app, *dc.handler)
+    warm = asyncio.create_task(handler.warm())
     ctx.ready()
     try:
         await ctx.stop.wait()
     finally:
+        warm.cancel()
         await runner.cleanup()
         await handler.http.close()
         await handler.redis.aclose()

@@ -208,6 +208,15 @@ class Ingress:
                 self.ctx.log.debug("pubsub: %s; reconnecting", error)
                 await asyncio.sleep(0.2)
 
+    async def warm(self) -> None:
+        """Open the lookup connection before the first check needs it."""
+        for _ in range(50):
+            try:
+                await self.redis.ping()
+                return
+            except (aioredis.RedisError, OSError):
+                await asyncio.sleep(0.1)
+
     async def sweep(self) -> None:
         while True:
             await asyncio.sleep(5.0)
@@ -222,7 +231,11 @@ class Ingress:
 async def run(ctx: ComponentContext) -> None:
     ingress = Ingress(ctx)
     ingress.listener = UdpEndpoint(bind_udp(ingress.address), ingress.on_datagram, ctx.log)
-    tasks = [asyncio.create_task(ingress.subscribe()), asyncio.create_task(ingress.sweep())]
+    tasks = [
+        asyncio.create_task(ingress.subscribe()),
+        asyncio.create_task(ingress.sweep()),
+        asyncio.create_task(ingress.warm()),
+    ]
     ctx.ready()
     try:
         await ctx.stop.wait()

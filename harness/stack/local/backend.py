@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,7 +120,8 @@ class LocalBackend:
         self.map_files: dict[str, Path] = {}
         self.startup_seconds: float | None = None
         self._started_at = 0.0
-        self._toxics_applied = False
+        self._toxic_thread: threading.Thread | None = None
+        self._toxic_error: StackStartError | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -253,8 +255,8 @@ class LocalBackend:
             return probes.redis_ping(self.plan.dcs[component.group].redis)
         if not (self.run_dir / "ready" / component.name).exists():
             return "its ready marker (it has not bound its sockets yet)"
-        if component.role is Role.HOP and not self._toxics_applied:
-            self._apply_topology_toxics()
+        if component.role is Role.HOP:
+            return self._hop_probe()
         if component.role is Role.GATEWAY:
             return probes.http_health(self.plan.gateway_control)
         if component.role is Role.EDGE:
@@ -288,15 +290,37 @@ class LocalBackend:
         return self.plan.components()
 
     # -- hops -------------------------------------------------------------------------------
+    def _hop_probe(self) -> str | None:
+        """Healthy once the topology's latency toxics are on every link (in a thread: the
+        ~30 API calls overlap with the other components' start)."""
+        if self._toxic_thread is None:
+            self._toxic_thread = threading.Thread(
+                target=self._apply_topology_toxics, name="ullc-toxics", daemon=True
+            )
+            self._toxic_thread.start()
+        if self._toxic_thread.is_alive():
+            return "the topology's latency toxics on every link"
+        if self._toxic_error is not None:
+            raise self._toxic_error
+        return None
+
     def _apply_topology_toxics(self) -> None:
         """One latency toxic per link, both directions: the world's one-way latency (TOPO-2)."""
         client = probes.Http(self.plan.hop_api, timeout=2.0)
         try:
             for link in self.plan.links:
                 self._add_latency(client, link)
+        except (StackStartError, OSError) as error:
+            self._toxic_error = (
+                error
+                if isinstance(error, StackStartError)
+                else StackStartError(
+                    f"hop server API failed while adding latency toxics: {error}",
+                    hint=f"read {self._log('hop')}",
+                )
+            )
         finally:
             client.close()
-        self._toxics_applied = True
 
     def _add_latency(self, client: probes.Http, link: Link) -> None:
         if link.latency_ms <= 0:
