@@ -89,8 +89,8 @@ def test_aioice_connects_to_a_bot_session_through_the_stack(interop_target: Targ
             finally:
                 await agent.close()
 
-    created, edge = asyncio.run(scenario())
+    # Reaching here means aioice.connect() finished: its checks to the edge were
+    # answered and its nomination accepted by the bot that holds the session.
+    created, _ = asyncio.run(scenario())
     assert created.session_id
-    # The bet won: aioice's checks to the resolved edge reached the session's DC,
-    # so the response's media address was never needed.
-    assert created.media.ip == edge[0]
+    assert created.dc
