@@ -25,6 +25,8 @@ from harness.target.model import (
     Target,
 )
 
+PACING_RANGE_MS = (20, 100)
+"""STUN-30: Tp stays within 20..100 ms."""
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?$")
 _T = TypeVar("_T")
 
@@ -262,6 +264,11 @@ def _limits(section: _Section) -> Limits:
         ),
         pacing_ms=section.positive_int("pacing_ms", defaults.pacing_ms),
     )
+    low, high = PACING_RANGE_MS
+    if not low <= result.pacing_ms <= high:
+        raise section.error(
+            "pacing_ms", f"expected {low}..{high} (STUN-30), got {result.pacing_ms}"
+        )
     section.refuse_unknown()
     return result
 

@@ -121,6 +121,7 @@ def test_round_trip_through_the_writer(tmp_path: Path) -> None:
         (MINIMAL + "[limitz]\npacing_ms = 5\n", "limitz", "unknown section"),
         (MINIMAL + "[limits]\npacing_ms = '50'\n", "limits.pacing_ms", "positive integer"),
         (MINIMAL + "[limits]\npacing_ms = 0\n", "limits.pacing_ms", "positive integer"),
+        (MINIMAL + "[limits]\npacing_ms = 500\n", "limits.pacing_ms", "20..100"),
         (
             MINIMAL + "[capabilities]\nsession_listing = 1\n",
             "capabilities.session_listing",
