@@ -240,39 +240,39 @@ class Plan:
                         proxy_protocol=True,
                     )
                 )
-        for dc in self.dcs.values():
-            third = 100 + dc.index
+        for site in self.dcs.values():
+            third = 100 + site.index
             for edge in self.edges.values():
                 # No proxy_protocol here: the edge writes its own PROXY v2 header with
                 # the client's address, which the hop must carry unchanged.
                 links.append(
                     Link(
-                        f"edge-dc.{edge.name}.{dc.name}",
+                        f"edge-dc.{edge.name}.{site.name}",
                         LinkKind.EDGE_DC,
                         Transport.UDP,
                         (self.ip(third, 110 + edge.index), MEDIA_PORT),
-                        dc.ingress,
-                        lat.edge_dc[edge.name][dc.name],
+                        site.ingress,
+                        lat.edge_dc[edge.name][site.name],
                     )
                 )
             links.append(
                 Link(
-                    f"gateway-dc.{dc.name}",
+                    f"gateway-dc.{site.name}",
                     LinkKind.GATEWAY_DC,
                     Transport.TCP,
                     (self.ip(third, 101), HANDLER_PORT),
-                    dc.handler,
-                    lat.gateway_dc[dc.name],
+                    site.handler,
+                    lat.gateway_dc[site.name],
                 )
             )
             links.append(
                 Link(
-                    f"dc-kv.{dc.name}",
+                    f"dc-kv.{site.name}",
                     LinkKind.DC_KV,
                     Transport.TCP,
                     (self.ip(third, 103), REDIS_PORT),
-                    dc.redis,
-                    lat.dc_kv[dc.name],
+                    site.redis,
+                    lat.dc_kv[site.name],
                 )
             )
         return links
@@ -364,7 +364,9 @@ class Plan:
                 found.append((f"hop ({link.name})", link.transport, link.listen))
         for edge in self.edges.values():
             found.append((edge.name, Transport.UDP, (edge.bind_ip, MEDIA_PORT)))
-            found += [(edge.name, Transport.UDP, (edge.bind_ip, p)) for p in edge.pin_ports.values()]
+            found += [
+                (edge.name, Transport.UDP, (edge.bind_ip, p)) for p in edge.pin_ports.values()
+            ]
             found.append((edge.name, Transport.TCP, edge.control))
         for dc in self.dcs.values():
             found.append((f"{dc.name}.handler", Transport.TCP, dc.handler))

@@ -57,10 +57,13 @@ def build_target(
             for link in plan.links
         },
         "components": {
-            component.name: {"role": component.role.value, "group": component.group,
-                             "ip": component.ip}
+            component.name: {
+                "role": component.role.value,
+                "group": component.group,
+                "ip": component.ip,
+            }
             for component in plan.components()
-        },  # fmt: skip
+        },
     }
     return Target(
         name=f"ullc-reference ({topology.name}, {backend})",

@@ -22,7 +22,6 @@ from harness.stack.plan import Address, BotPlan
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp, format_address
 from harness.stack.sessions import MEDIA_KEY_PREFIX, SESSIONS_CHANNEL, SessionRecord, session_key
 
-
 _STORE_AND_PUBLISH = """
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
   redis.call('PUBLISH', ARGV[3], ARGV[4])

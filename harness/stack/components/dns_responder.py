@@ -60,7 +60,10 @@ class Responder:
             edge = self.edge_for(client[0])
             response.answer.append(
                 dns.rrset.from_text(
-                    self.endpoint, self.ttl, dns.rdataclass.IN, dns.rdatatype.A,
+                    self.endpoint,
+                    self.ttl,
+                    dns.rdataclass.IN,
+                    dns.rdatatype.A,
                     self.plan.edge_public(edge)[0],
                 )
             )

@@ -62,7 +62,9 @@ class Edge:
         if flow is None:
             flow = self._open_flow(key, client)
         flow.last = time.monotonic()
-        flow.endpoint.sendto(encode_v2(client, (self.public_ip, port)) + payload, flow_target(self, dc))
+        flow.endpoint.sendto(
+            encode_v2(client, (self.public_ip, port)) + payload, flow_target(self, dc)
+        )
         self.counters[f"to-{dc}"] += 1
 
     def _open_flow(self, key: tuple[int, Address, str], client: Address) -> _Flow:
@@ -97,13 +99,19 @@ async def run(ctx: ComponentContext) -> None:
     ports.update({port: dc for dc, port in edge.plan.pin_ports.items()})
     for port, pinned in ports.items():
 
-        def handler(data: bytes, source: Address, port: int = port, pinned: str | None = pinned) -> None:
+        def handler(
+            data: bytes, source: Address, port: int = port, pinned: str | None = pinned
+        ) -> None:
             edge.on_datagram(port, pinned, data, source)
 
         edge.listeners[port] = UdpEndpoint(bind_udp((edge.plan.bind_ip, port)), handler, ctx.log)
     app = web.Application()
     control_routes(
-        app, component=ctx.name, role="edge", maps=edge.maps, log=ctx.log,
+        app,
+        component=ctx.name,
+        role="edge",
+        maps=edge.maps,
+        log=ctx.log,
         health_extra=edge.flow_count,
     )
     runner = await start_site(app, *edge.plan.control)

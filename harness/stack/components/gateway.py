@@ -100,7 +100,10 @@ class Gateway:
             # SIG-6: name the offending field; create nothing.
             details = "; ".join(f"{v.path}: {v.message}" for v in violations)
             return SignalingError(
-                ErrorCode.BAD_REQUEST, f"invalid session.create: {details}"[:2048], False, request_id
+                ErrorCode.BAD_REQUEST,
+                f"invalid session.create: {details}"[:2048],
+                False,
+                request_id,
             ).to_json()
         request = SessionCreateRequest.from_json(body)
         latency_map = self.maps.current  # one version for the whole decision (ROUTE-5)
@@ -138,7 +141,9 @@ class Gateway:
         )
         return created.to_json()
 
-    def _error(self, code: ErrorCode, message: str, request: SessionCreateRequest) -> dict[str, Any]:
+    def _error(
+        self, code: ErrorCode, message: str, request: SessionCreateRequest
+    ) -> dict[str, Any]:
         retryable = code in (ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT)
         self.ctx.log.info("request %s: %s %s", request.request_id, code.value, message)
         return SignalingError(code, message, retryable, request.request_id).to_json()

@@ -187,4 +187,3 @@ async def run(ctx: ComponentContext) -> None:
         await runner.cleanup()
         await handler.http.close()
         await handler.redis.aclose()
-

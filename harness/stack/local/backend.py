@@ -131,7 +131,7 @@ class LocalBackend:
         self._choose_network()
         self._prepare_run_dir(redis_server)
         env = {**os.environ, reaper.SESSION_ENV: self.session, "PYTHONUNBUFFERED": "1"}
-        log = open(self.run_dir / "logs" / "supervisor.log", "ab")  # noqa: SIM115 - child owns it
+        log = open(self.run_dir / "logs" / "supervisor.log", "ab")
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "harness.stack.local.supervisor", str(self.run_dir),
@@ -174,7 +174,7 @@ class LocalBackend:
                 f"{error.strerror or error}",
                 hint=f"another reference stack probably runs on {self.topology.network}; "
                 "stop it (Ctrl-C its `ullc-harness up`), or use another network "
-                "(`--network 127.78.0.0/16`, or network=\"auto\" from Python)",
+                '(`--network 127.78.0.0/16`, or network="auto" from Python)',
             )
 
     def _prepare_run_dir(self, redis_server: str) -> None:
@@ -433,7 +433,8 @@ class LocalBackend:
 
     def restart(self, component: str, timeout: float = 10.0) -> None:
         """Start killed components of ``component`` (name or group) again and wait for them."""
-        assert self.process is not None and self.process.stdin is not None
+        assert self.process is not None
+        assert self.process.stdin is not None
         names = self._resolve(component)
         for name in names:
             if name in self.pids():
@@ -458,7 +459,7 @@ class LocalBackend:
             "dns": f"{plan.dns_public[0]}:{plan.dns_public[1]} ({self.topology.global_endpoint})",
             "gateway": plan.gateway_url,
         }
-        for name, edge in plan.edges.items():
+        for name, _edge in plan.edges.items():
             found[name] = f"{plan.edge_public(name)[0]}:{plan.edge_public(name)[1]} (udp)"
         for name, dc in plan.dcs.items():
             found[f"{name}.handler"] = f"http://{dc.handler[0]}:{dc.handler[1]}"

@@ -93,7 +93,9 @@ class PidRecord:
     def read(cls, path: Path) -> PidRecord | None:
         try:
             body = json.loads(path.read_text(encoding="utf-8"))
-            return cls(str(body["name"]), int(body["pid"]), int(body["start_time"]), body["session"])
+            return cls(
+                str(body["name"]), int(body["pid"]), int(body["start_time"]), body["session"]
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

@@ -66,7 +66,9 @@ def test_dns_answers_the_nearest_edge_per_region(stack: LocalBackend) -> None:
     host, port = stack.plan.dns_public
     for region, edge in (("us", "edge-us"), ("eu", "edge-eu"), ("ap", "edge-ap")):
         query = dns.message.make_query("media.ullc.test", "A")
-        reply = dns.query.udp(query, host, port=port, timeout=2, source=stack.plan.client_ip(region))
+        reply = dns.query.udp(
+            query, host, port=port, timeout=2, source=stack.plan.client_ip(region)
+        )
         assert reply.answer[0][0].address == _edge(stack, edge)[0]
     reply = dns.query.udp(
         dns.message.make_query("other.ullc.test", "A"), host, port=port, timeout=2,
@@ -98,7 +100,8 @@ def test_ullc_check_gets_authentic_success_with_the_clients_own_address(
     assert created["type"] == "session.created", created
     assert created["dc"] == "dc-us"
     assert is_authentic_success(answer, creds.bot_pwd)
-    assert answer is not None and answer.transaction_id == transaction_id
+    assert answer is not None
+    assert answer.transaction_id == transaction_id
     assert answer.attributes["XOR-MAPPED-ADDRESS"] == own_address
 
 
@@ -126,7 +129,8 @@ def test_wrong_password_gets_401_and_never_binds(stack: LocalBackend) -> None:
         assert "MESSAGE-INTEGRITY" not in answer.attributes
         # SESS-5: the 5-tuple gained nothing: the next forged check is refused again.
         again = ping_until_answer(sock, _edge(stack), check(creds, password="y" * 32)[0])
-        assert again is not None and again.attributes["ERROR-CODE"][0] == 401
+        assert again is not None
+        assert again.attributes["ERROR-CODE"][0] == 401
         genuine = ping_until_answer(sock, _edge(stack), check(creds)[0])
         assert is_authentic_success(genuine, creds.bot_pwd)
 
@@ -136,13 +140,15 @@ def test_role_conflict_and_missing_integrity(stack: LocalBackend) -> None:
     with open_gateway(stack) as ws, client_socket(stack) as sock:
         assert signal(ws, create_request(creds, _edge(stack)[0]))["type"] == "session.created"
         answer = ping_until_answer(sock, _edge(stack), check(creds, controlled=True)[0])
-        assert answer is not None and answer.attributes["ERROR-CODE"][0] == 487
+        assert answer is not None
+        assert answer.attributes["ERROR-CODE"][0] == 487
         assert answer.check_message_integrity(creds.bot_pwd.encode())
         bare = stun.Message(stun.Method.BINDING, stun.Class.REQUEST)
         bare.attributes["USERNAME"] = f"{creds.bot_ufrag}:{creds.client_ufrag}"
         bare.add_fingerprint()
         answer = ping_until_answer(sock, _edge(stack), bytes(bare))
-        assert answer is not None and answer.attributes["ERROR-CODE"][0] == 400
+        assert answer is not None
+        assert answer.attributes["ERROR-CODE"][0] == 400
 
 
 def test_unknown_session_gets_nothing(stack: LocalBackend) -> None:
@@ -162,10 +168,12 @@ def test_one_sessions_credentials_cannot_reach_another(stack: LocalBackend) -> N
         hybrid = Creds(mallory.client_ufrag, mallory.client_pwd, alice.bot_ufrag, alice.bot_pwd)
         forged, _ = check(hybrid, password=mallory.bot_pwd)
         answer = ping_until_answer(sock, _edge(stack), forged)
-        assert answer is not None and answer.attributes["ERROR-CODE"][0] == 401
+        assert answer is not None
+        assert answer.attributes["ERROR-CODE"][0] == 401
         # And Alice's ufrag with Mallory's client half is refused, even with Alice's password.
         answer = ping_until_answer(sock, _edge(stack), check(hybrid)[0])
-        assert answer is not None and answer.attributes["ERROR-CODE"][0] == 401
+        assert answer is not None
+        assert answer.attributes["ERROR-CODE"][0] == 401
 
 
 def test_duplicate_bot_ufrag_is_a_conflict(stack: LocalBackend) -> None:
@@ -173,7 +181,8 @@ def test_duplicate_bot_ufrag_is_a_conflict(stack: LocalBackend) -> None:
     with open_gateway(stack) as ws:
         assert signal(ws, create_request(creds, _edge(stack)[0]))["type"] == "session.created"
         reply = signal(ws, create_request(creds, _edge(stack)[0]))
-    assert reply["type"] == "error" and reply["code"] == "conflict"
+    assert reply["type"] == "error"
+    assert reply["code"] == "conflict"
 
 
 def test_invalid_request_names_the_field(stack: LocalBackend) -> None:
@@ -184,8 +193,10 @@ def test_invalid_request_names_the_field(stack: LocalBackend) -> None:
         reply = signal(ws, body)
         ws.send(b"\x00binary")
         binary = json.loads(ws.recv(timeout=5))
-    assert reply["type"] == "error" and reply["code"] == "bad_request"
-    assert reply["request_id"] == "bad-1" and "ice_pwd" in reply["message"]
+    assert reply["type"] == "error"
+    assert reply["code"] == "bad_request"
+    assert reply["request_id"] == "bad-1"
+    assert "ice_pwd" in reply["message"]
     assert binary["code"] == "bad_request"
 
 
@@ -196,7 +207,8 @@ def test_sequential_baseline_allocates_credentials_and_media(stack: LocalBackend
         created = signal(ws, create_request(creds, None, mode="sequential"))
         assert created["type"] == "session.created", created
         bot = created["bot"]
-        assert "a=ice-lite" in bot["sdp"] and bot["ice_ufrag"] in bot["sdp"]
+        assert "a=ice-lite" in bot["sdp"]
+        assert bot["ice_ufrag"] in bot["sdp"]
         allocated = Creds(creds.client_ufrag, creds.client_pwd, bot["ice_ufrag"], bot["ice_pwd"])
         media = (created["media"]["ip"], created["media"]["port"])
         answer = ping_until_answer(sock, media, check(allocated)[0])
@@ -204,7 +216,8 @@ def test_sequential_baseline_allocates_credentials_and_media(stack: LocalBackend
         own_address = sock.getsockname()
     print(f"\nsequential connect (hand-built): {connect_ms:.1f} ms")
     assert is_authentic_success(answer, bot["ice_pwd"])
-    assert answer is not None and answer.attributes["XOR-MAPPED-ADDRESS"] == own_address
+    assert answer is not None
+    assert answer.attributes["XOR-MAPPED-ADDRESS"] == own_address
 
 
 def test_sessions_are_listed_without_passwords_and_expire(stack: LocalBackend) -> None:
@@ -213,7 +226,8 @@ def test_sessions_are_listed_without_passwords_and_expire(stack: LocalBackend) -
         created = signal(ws, create_request(creds, _edge(stack)[0]))
     listing = _control(f"http://{stack.plan.dcs['dc-us'].control[0]}:8080/control/sessions")
     mine = [s for s in listing["sessions"] if s["bot_ufrag"] == creds.bot_ufrag]  # type: ignore[index, union-attr]
-    assert mine and mine[0]["session_id"] == created["session_id"]
+    assert mine
+    assert mine[0]["session_id"] == created["session_id"]
     assert creds.bot_pwd not in json.dumps(listing)
     # SESS-6 with a real TTL: a key set by the bot carries PX; check it is bounded.
     with socket.create_connection(stack.plan.dcs["dc-us"].redis, timeout=2) as redis_sock:
@@ -230,7 +244,8 @@ def test_divergent_maps_fall_back_to_the_response_media_address(stack: LocalBack
         creds = Creds.new()
         with open_gateway(stack) as ws, client_socket(stack) as sock:
             created = signal(ws, create_request(creds, _edge(stack)[0]))
-            assert created["dc"] == "dc-eu" and created["map_version"] == "all-to-dc-eu"
+            assert created["dc"] == "dc-eu"
+            assert created["map_version"] == "all-to-dc-eu"
             # The edge sends these to dc-us, which has no session: silence (FB-3).
             for _ in range(6):
                 sock.sendto(check(creds)[0], _edge(stack))
@@ -240,7 +255,8 @@ def test_divergent_maps_fall_back_to_the_response_media_address(stack: LocalBack
             answer = ping_until_answer(sock, media, check(creds)[0])
             own_address = sock.getsockname()
         assert is_authentic_success(answer, creds.bot_pwd)
-        assert answer is not None and answer.attributes["XOR-MAPPED-ADDRESS"] == own_address
+        assert answer is not None
+        assert answer.attributes["XOR-MAPPED-ADDRESS"] == own_address
     finally:
         stack.set_latency_map("gateway", "true")
 
@@ -253,7 +269,9 @@ def test_paused_dc_yields_a_timeout_error(stack: LocalBackend) -> None:
             started = time.monotonic()
             reply = signal(ws, create_request(creds, _edge(stack, "edge-ap")[0]), timeout=10)
             waited = time.monotonic() - started
-        assert reply["type"] == "error" and reply["code"] == "timeout" and reply["retryable"]
+        assert reply["type"] == "error"
+        assert reply["code"] == "timeout"
+        assert reply["retryable"]
         assert waited < 5  # SIG-13 says 2 s; generous for a loaded machine
     finally:
         stack.resume("dc-ap.handler")

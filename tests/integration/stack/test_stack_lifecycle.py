@@ -111,7 +111,8 @@ def test_sigkill_of_the_runner_leaves_no_process(tmp_path: Path) -> None:
         try:
             run_dir = Path(_read_line_with(runner, "run_dir: ", 60))
             records = _records(run_dir)
-            assert len(records) >= 20 and all(record.alive() for record in records)
+            assert len(records) >= 20
+            assert all(record.alive() for record in records)
             runner.kill()  # SIGKILL: no atexit, no finally; only PDEATHSIG can clean up
             runner.wait()
         finally:
@@ -159,9 +160,7 @@ def _sweep_case(
 
 def test_broken_topology_is_a_usage_error_naming_file_and_field(tmp_path: Path) -> None:
     bad = tmp_path / "world.json"
-    body = json.loads(
-        (Path(__file__).parents[3] / "harness/stack/worlds/default.json").read_text()
-    )
+    body = json.loads((Path(__file__).parents[3] / "harness/stack/worlds/default.json").read_text())
     body["latency_ms"]["edge_dc"]["edge-us"]["dc-mars"] = 5
     bad.write_text(json.dumps(body))
     result = subprocess.run(
@@ -169,7 +168,8 @@ def test_broken_topology_is_a_usage_error_naming_file_and_field(tmp_path: Path) 
         capture_output=True, text=True, env=_env(tmp_path / "runs"), timeout=60,
     )  # fmt: skip
     assert result.returncode == 2
-    assert str(bad) in result.stderr and "latency_ms.edge_dc.edge-us" in result.stderr
+    assert str(bad) in result.stderr
+    assert "latency_ms.edge_dc.edge-us" in result.stderr
     assert "dc-mars" in result.stderr
     assert not (tmp_path / "runs").exists()  # failed before anything started
 
@@ -186,7 +186,8 @@ def test_busy_address_names_it_and_starts_nothing(tmp_path: Path) -> None:
     finally:
         holder.close()
     assert result.returncode == 2, result.stderr
-    assert f"127.{octet}.0.54:1053" in result.stderr and "Hint:" in result.stderr
+    assert f"127.{octet}.0.54:1053" in result.stderr
+    assert "Hint:" in result.stderr
     assert not (tmp_path / "runs").exists()
 
 
@@ -198,7 +199,8 @@ def test_missing_redis_server_says_how_to_install_it(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "redis-server" in result.stderr and "apt-get install redis-server" in result.stderr
+    assert "redis-server" in result.stderr
+    assert "apt-get install redis-server" in result.stderr
     assert not (tmp_path / "runs").exists()
 
 
@@ -208,7 +210,8 @@ def test_docker_backend_is_a_clear_usage_error(tmp_path: Path) -> None:
         capture_output=True, text=True, env=_env(tmp_path / "runs"), timeout=60,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "not available yet" in result.stderr and "--backend local" in result.stderr
+    assert "not available yet" in result.stderr
+    assert "--backend local" in result.stderr
 
 
 def test_unhealthy_component_is_named_with_its_log_and_nothing_is_left(
@@ -224,5 +227,6 @@ def test_unhealthy_component_is_named_with_its_log_and_nothing_is_left(
         stack.wait_healthy(20)
     message = str(caught.value)
     assert ".redis exited with status 3" in message
-    assert "fake redis: refusing to start" in message and "Hint:" in message
+    assert "fake redis: refusing to start" in message
+    assert "Hint:" in message
     assert _wait_all_gone(_records(stack.run_dir), 5) == []
