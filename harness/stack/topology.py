@@ -95,7 +95,7 @@ class Topology:
         return next(region for region in self.regions if dc in region.dcs)
 
     def nearest_edge(self, region_name: str) -> str:
-        """TOPO-5: the edge the global endpoint answers for a client of ``region_name``.
+        """TOPO-9: the edge the global endpoint answers for a client of ``region_name``.
 
         The region's own edge with the smallest client-edge latency; a region without
         edges gets the globally nearest one. Ties go to the earlier edge in file order.
@@ -115,7 +115,7 @@ class Topology:
         return 2 * (self.latency.client_edge[edge] + self.latency.edge_dc[edge][dc])
 
     def home_edge(self, dc: str) -> str:
-        """The edge whose pinned port is a DC's media address in sequential mode (TOPO-6).
+        """The edge whose pinned port is a DC's media address in sequential mode (TOPO-9).
 
         An edge of the DC's own region if there is one, else the edge nearest to it.
         """
@@ -292,7 +292,7 @@ def load_topology(path: Path) -> Topology:
 
 
 def default_topology_path() -> Path:
-    """The default world shipped with the package (TOPO-9)."""
+    """The default world shipped with the package (TOPO-10)."""
     return Path(str(files("harness.stack").joinpath("worlds", "default.json")))
 
 
