@@ -16,7 +16,6 @@ import atexit
 import contextlib
 import json
 import os
-import random
 import secrets
 import shutil
 import signal
@@ -28,6 +27,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from harness.stack.errors import (
     RedisServerMissingError,
@@ -39,6 +39,9 @@ from harness.stack.local import probes, reaper
 from harness.stack.maps import write_maps
 from harness.stack.plan import Component, Link, Plan, Role, Transport
 from harness.stack.topology import Topology, default_topology, load_topology, relocate
+
+if TYPE_CHECKING:
+    from harness.faults.client import FaultClient
 
 REDIS_ENV = "ULLC_REDIS_SERVER"
 TOPOLOGY_TOXIC = "topology-latency"
@@ -152,7 +155,8 @@ class LocalBackend:
     def _choose_network(self) -> None:
         if self.requested_network == "auto":
             octets = list(range(*AUTO_NETWORK_RANGE))
-            random.shuffle(octets)
+            # System RNG: tests may seed `random`, and parallel workers must not agree.
+            secrets.SystemRandom().shuffle(octets)
             for octet in octets[:30]:
                 candidate = relocate(self.topology, f"127.{octet}.0.0/16")
                 plan = Plan(candidate, hops=self.hops)
@@ -353,7 +357,7 @@ class LocalBackend:
         finally:
             client.close()
 
-    def fault_client(self) -> object:
+    def fault_client(self) -> FaultClient:
         """A :class:`harness.faults.client.FaultClient` connected to this stack's hop server."""
         from harness.faults.client import FaultClient
 

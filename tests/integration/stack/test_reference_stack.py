@@ -276,3 +276,43 @@ def test_paused_dc_yields_a_timeout_error(stack: LocalBackend) -> None:
         assert waited < 5  # SIG-13 says 2 s; generous for a loaded machine
     finally:
         stack.resume("dc-ap.handler")
+
+
+def test_backend_satisfies_the_seams_and_restarts_a_killed_bot(stack: LocalBackend) -> None:
+    from harness.faults.process import ProcessControl
+    from harness.stack.backend import StackBackend
+
+    assert isinstance(stack, ProcessControl)
+    assert isinstance(stack, StackBackend)
+    old = stack.pids()["dc-eu.bot-1"]
+    stack.kill("dc-eu.bot-1")
+    stack.restart("dc-eu.bot-1")
+    assert stack.pids()["dc-eu.bot-1"] != old
+    # Both instances serve again: round-robin puts consecutive sessions on each.
+    with open_gateway(stack, "eu") as ws, client_socket(stack, "eu") as sock:
+        for _ in range(2):
+            creds = Creds.new()
+            created = signal(ws, create_request(creds, _edge(stack, "edge-eu")[0]))
+            assert created["dc"] == "dc-eu"
+            answer = ping_until_answer(sock, _edge(stack, "edge-eu"), check(creds)[0])
+            assert is_authentic_success(answer, creds.bot_pwd)
+
+
+def test_a_link_can_be_impaired_while_the_stack_runs(stack: LocalBackend) -> None:
+    from harness.faults.model import Stream
+
+    creds = Creds.new()
+    link = stack.fault_client().link("client-edge.edge-us")
+    with open_gateway(stack) as ws, client_socket(stack) as sock:
+        assert signal(ws, create_request(creds, _edge(stack)[0]))["type"] == "session.created"
+        link.add_toxic("latency", stream=Stream.BOTH, name="extra", latency=100)
+        try:
+            started = time.monotonic()
+            answer = ping_until_answer(sock, _edge(stack), check(creds)[0])
+            elapsed = time.monotonic() - started
+        finally:
+            link.remove_toxic("extra")
+    assert is_authentic_success(answer, creds.bot_pwd)
+    assert elapsed >= 0.29  # 2 x (20 + 100) ms on the client-edge link + 2 x 30 ms to the DC
+    names = {toxic.name for toxic in link.toxics()}
+    assert names == {"topology-latency"}
