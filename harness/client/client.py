@@ -26,7 +26,7 @@ from harness.client.call import Call, CallSettings
 from harness.client.checks import new_tiebreaker
 from harness.client.credentials import IceCredentials
 from harness.client.dns import DnsFailedError, resolve_edge
-from harness.client.gateway import GatewayConnection
+from harness.client.gateway import GatewayConnection, GatewayUnavailableError
 from harness.client.media import MediaPath
 from harness.client.offer import CallOffer
 from harness.client.result import CallOutcome, CallResult, EventKind
@@ -61,6 +61,7 @@ class UllcClient:
         self._counter = itertools.count(1)
         self._gateway: GatewayConnection | None = None
         self._prepared: _Prepared | None = None
+        self._reopening = asyncio.Lock()
 
     async def open(self) -> UllcClient:
         """Open the persistent gateway connection (SIG-2) and prepare the first call.
@@ -76,6 +77,17 @@ class UllcClient:
             with contextlib.suppress(OSError):
                 self._prepared = await self._prepare()
         return self
+
+    async def _reopen(self) -> GatewayConnection:
+        # One re-connect for all the calls that found the connection gone.
+        async with self._reopening:
+            if self._gateway is not None and self._gateway.is_open:
+                return self._gateway
+            if self._gateway is not None:
+                await self._gateway.close()
+            self._gateway = None
+            await self.open()
+            return self.gateway
 
     async def close(self) -> None:
         if self._prepared is not None:
@@ -117,13 +129,23 @@ class UllcClient:
 
     async def connect(self, mode: Mode = Mode.ULLC) -> CallResult:
         """Place one call and return its result; never raises for a failed call (SIG-14)."""
-        t0 = time.monotonic()  # connect latency counts from here (overview, definitions)
         if mode is Mode.SEQUENTIAL and not self.target.capabilities.has("sequential"):
             raise UsageError(
                 f"target {self.target.name} does not declare the sequential mode",
                 hint="add 'sequential' to [capabilities].modes if it has one (SIG-9, TGT-4)",
             )
         gateway = self.gateway
+        if not gateway.is_open:
+            # The gateway dropped us between calls (a restart, a chaos fault). A
+            # real client re-connects in the background before the next call, so
+            # the handshake stays off the call's clock (SIG-2).
+            try:
+                gateway = await self._reopen()
+            except GatewayUnavailableError as error:
+                return _early_failure(
+                    mode, time.monotonic(), CallOutcome.GATEWAY_CLOSED, error.message
+                )
+        t0 = time.monotonic()  # connect latency counts from here (overview, definitions)
         # Concurrent calls on one client find the prepared call taken: they
         # prepare on the clock (a socket bind, well under a millisecond).
         prepared, self._prepared = self._prepared, None
@@ -132,7 +154,13 @@ class UllcClient:
                 try:
                     prepared = await self._prepare()
                 except OSError as error:
-                    return _socket_failure(mode, t0, self.bind_ip, error)
+                    bound = self.bind_ip or "any address"
+                    return _early_failure(
+                        mode,
+                        t0,
+                        CallOutcome.SOCKET_ERROR,
+                        f"cannot bind the check socket to {bound}: {error}",
+                    )
             call = Call(
                 t0=t0,
                 mode=mode,
@@ -188,13 +216,11 @@ class _Prepared:
     media: MediaPath
 
 
-def _socket_failure(mode: Mode, t0: float, bind_ip: str | None, error: OSError) -> CallResult:
+def _early_failure(mode: Mode, t0: float, outcome: CallOutcome, detail: str) -> CallResult:
+    """A call that failed before it could start (no socket, no gateway)."""
     timeline = Timeline(t0)
-    detail = f"cannot bind the check socket to {bind_ip or 'any address'}: {error}"
-    timeline.add(EventKind.FAILED, outcome=CallOutcome.SOCKET_ERROR.value, detail=detail)
-    return CallResult(
-        outcome=CallOutcome.SOCKET_ERROR, mode=mode, detail=detail, timeline=timeline.freeze()
-    )
+    timeline.add(EventKind.FAILED, outcome=outcome.value, detail=detail)
+    return CallResult(outcome=outcome, mode=mode, detail=detail, timeline=timeline.freeze())
 
 
 async def _numeric(address: HostPort) -> tuple[str, int]:

@@ -44,6 +44,11 @@ async def run_calls(
         raise UsageError(
             f"concurrency must be at least 1, got {concurrency}", hint="pass --concurrency C"
         )
+    if not target.capabilities.has(mode.value):
+        raise UsageError(
+            f"target {target.name} does not declare the {mode.value} mode",
+            hint="add it to [capabilities].modes if the target has it (SIG-9, TGT-4)",
+        )
     width = min(concurrency, n)
     results: list[CallResult | None] = [None] * n
     next_index = iter(range(n))
@@ -77,9 +82,14 @@ async def run_calls(
                 if progress is not None:
                     progress(done, n, result)
 
-        async with asyncio.TaskGroup() as group:
-            for client in clients:
-                group.create_task(worker(client))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for client in clients:
+                    group.create_task(worker(client))
+        except BaseExceptionGroup as group_error:
+            # A call never raises for a failed call (SIG-14); anything here is a
+            # bug or an interrupt, and callers expect the exception itself.
+            raise group_error.exceptions[0] from None
 
     final = [r for r in results if r is not None]
     return final, CallStats.from_results(final)

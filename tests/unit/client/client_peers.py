@@ -118,9 +118,16 @@ class Gateway:
     delay_s: float = 0.0
     answer: str = "created"
     requests: list[dict[str, Any]] = field(default_factory=list)
+    connections: list[ServerConnection] = field(default_factory=list)
     url: str = ""
 
+    async def drop_connections(self) -> None:
+        """Close every client connection, as a restarting gateway would."""
+        for connection in self.connections:
+            await connection.close()
+
     async def handle(self, connection: ServerConnection) -> None:
+        self.connections.append(connection)
         async for frame in connection:
             body = json.loads(frame)
             self.requests.append(body)

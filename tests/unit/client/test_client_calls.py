@@ -223,3 +223,22 @@ def test_run_calls_multiplexes_and_cleans_up() -> None:
     # Only the wait_for wrapper of run(): no pacer, gateway reader or worker left.
     assert tasks_left == ["wait_for"], tasks_left
     assert len({r.client_ufrag for r in results}) == 12
+
+
+def test_a_dropped_gateway_connection_is_reopened_before_the_next_call() -> None:
+    async def scenario() -> tuple[CallResult, CallResult, int]:
+        async with responder() as bot, gateway(holding=bot) as gw:
+            async with UllcClient(make_target(gw.url, bot.address)) as client:
+                first = await client.connect()
+                await gw.drop_connections()
+                for _ in range(100):
+                    if not client.gateway.is_open:
+                        break
+                    await asyncio.sleep(0.01)
+                second = await client.connect()
+                return first, second, len(gw.connections)
+
+    first, second, connections = run(scenario())
+    assert first.connected
+    assert second.connected, second.detail
+    assert connections == 2
