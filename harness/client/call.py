@@ -317,6 +317,7 @@ class Call:
             client_ufrag=self.offer.client.ufrag,
             bot_ufrag=self.offer.bot.ufrag if self.mode is Mode.ULLC else self._answer_bot_ufrag(),
             timeline=self.timeline.freeze(),
+            started_at=self.timeline.t0,
         )
 
     def _answer_bot_ufrag(self) -> str | None:

@@ -220,7 +220,9 @@ def _early_failure(mode: Mode, t0: float, outcome: CallOutcome, detail: str) -> 
     """A call that failed before it could start (no socket, no gateway)."""
     timeline = Timeline(t0)
     timeline.add(EventKind.FAILED, outcome=outcome.value, detail=detail)
-    return CallResult(outcome=outcome, mode=mode, detail=detail, timeline=timeline.freeze())
+    return CallResult(
+        outcome=outcome, mode=mode, detail=detail, timeline=timeline.freeze(), started_at=t0
+    )
 
 
 async def _numeric(address: HostPort) -> tuple[str, int]:

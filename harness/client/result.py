@@ -93,6 +93,8 @@ class CallResult:
     client_ufrag: str | None = None
     bot_ufrag: str | None = None
     timeline: tuple[TimelineEvent, ...] = ()
+    started_at: float | None = None
+    """``time.monotonic()`` when ``connect`` was called: every ``t_ms`` is relative to it."""
 
     @property
     def connected(self) -> bool:
