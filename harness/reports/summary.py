@@ -1,0 +1,129 @@
+"""The per-suite table printed at the end of every pytest run with the plugin active.
+
+Tests report compact :class:`CallSample` rows (they travel from xdist workers
+to the controller inside the test report, so they are plain JSON); the table
+aggregates them per suite through :class:`~harness.client.stats.CallStats`,
+so its numbers are the same nearest-rank percentiles as everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.client.result import CallOutcome, CallResult
+from harness.client.stats import CallStats
+from harness.signaling.messages import Mode
+
+DEFAULT_BUDGET_MS = 1000.0
+"""DESIGN section 4: happy-path p95 < 1000 ms unless configured otherwise."""
+
+
+@dataclass(frozen=True)
+class CallSample:
+    """What the table needs of one call."""
+
+    mode: str
+    outcome: str
+    connect_ms: float | None
+    fell_back: bool
+
+    @classmethod
+    def of(cls, result: CallResult) -> CallSample:
+        return cls(result.mode.value, result.outcome.value, result.connect_ms, result.fell_back)
+
+    def to_json(self) -> list[Any]:
+        return [self.mode, self.outcome, self.connect_ms, self.fell_back]
+
+    @classmethod
+    def from_json(cls, row: Sequence[Any]) -> CallSample:
+        return cls(
+            str(row[0]), str(row[1]), None if row[2] is None else float(row[2]), bool(row[3])
+        )
+
+    def as_result(self) -> CallResult:
+        """Enough of a CallResult for :meth:`CallStats.from_results`."""
+        return CallResult(
+            outcome=CallOutcome(self.outcome),
+            mode=Mode(self.mode),
+            connect_ms=self.connect_ms,
+            fell_back=self.fell_back,
+        )
+
+
+@dataclass
+class SuiteRow:
+    suite: str
+    budget_ms: float
+    samples: list[CallSample] = field(default_factory=list)
+    tests: int = 0
+
+    @property
+    def stats(self) -> CallStats:
+        return CallStats.from_results([s.as_result() for s in self.samples])
+
+    @property
+    def verdict(self) -> str:
+        """``PASS``/``FAIL`` on p95 against the budget; ``-`` without connected calls."""
+        p95 = self.stats.p95_ms
+        if p95 is None:
+            return "-" if not self.samples else "FAIL (none connected)"
+        return "PASS" if p95 < self.budget_ms else f"FAIL (p95 > {self.budget_ms:g} ms)"
+
+
+@dataclass
+class RunSummary:
+    """Rows per suite, filled test by test."""
+
+    rows: dict[str, SuiteRow] = field(default_factory=dict)
+
+    def add(self, suite: str, samples: Iterable[CallSample], budget_ms: float | None) -> None:
+        row = self.rows.setdefault(suite, SuiteRow(suite, budget_ms or DEFAULT_BUDGET_MS))
+        if budget_ms is not None:
+            row.budget_ms = budget_ms
+        row.samples.extend(samples)
+        row.tests += 1
+
+    def table(self) -> str:
+        headers: tuple[str, ...] = ("suite", "tests", "calls", "connected", "p50", "p95", "p99")
+        headers += ("fallbacks", "hit rate", "budget")
+
+        def ms(value: float | None) -> str:
+            return "-" if value is None else f"{value:.1f} ms"
+
+        lines: list[tuple[str, ...]] = [headers]
+        for name in sorted(self.rows):
+            row = self.rows[name]
+            stats = row.stats
+            lines.append(
+                (
+                    name,
+                    str(row.tests),
+                    str(stats.calls),
+                    str(stats.connected),
+                    ms(stats.p50_ms),
+                    ms(stats.p95_ms),
+                    ms(stats.p99_ms),
+                    str(stats.fallbacks),
+                    "-" if stats.hit_rate is None else f"{stats.hit_rate:.1%}",
+                    f"{row.verdict} (<{row.budget_ms:g} ms)" if stats.connected else row.verdict,
+                )
+            )
+        widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+        return "\n".join(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+            for line in lines
+        )
+
+
+def suite_of(nodeid: str, declared: str | None) -> str:
+    """The suite a test belongs to: what its evidence says, else ``suites/<name>/`` in its id."""
+    if declared:
+        return declared
+    parts = nodeid.split("::", 1)[0].split("/")
+    if "suites" in parts:
+        index = parts.index("suites")
+        if index + 1 < len(parts) - 1:
+            return parts[index + 1]
+    return parts[0] if len(parts) > 1 else "tests"
