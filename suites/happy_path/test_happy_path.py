@@ -1,0 +1,163 @@
+"""Happy path: one latency map everywhere, no faults. Calls connect fast, on the first bet.
+
+Runs against any target (``--ullc-target``); against the embedded reference
+stack the emulated client-DC round trip is 100 ms and the budget 1000 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+
+import pytest
+
+from harness.client.offer import CallOffer
+from harness.client.result import EventKind
+from harness.fixtures.calls import CallRunner, ClientHandle
+from harness.fixtures.captures import Capture
+from harness.fixtures.probes import exchange_raw, resolve_edge_address
+from harness.fixtures.target_session import RunningTarget
+from harness.protocol.stun_checker import check_stun
+from harness.protocol.stun_wire import MessageClass
+from harness.signaling import Mode, SessionCreateRequest, validate
+
+pytestmark = pytest.mark.happy_path
+
+
+@pytest.mark.requirements("RACE-1", "STUN-34")
+def test_one_call_connects_under_budget(ullc_client: ClientHandle, ullc_budget_ms: int) -> None:
+    result = ullc_client.connect()
+
+    assert result.connected, result.detail
+    assert result.connect_ms is not None
+    assert result.connect_ms < ullc_budget_ms
+
+
+@pytest.mark.requirements("RACE-1", "STUN-34")
+def test_p95_of_n_calls_is_under_budget(ullc_calls: CallRunner, ullc_budget_ms: int) -> None:
+    stats = ullc_calls()
+
+    assert stats.failed == 0, dict(stats.failures)
+    assert stats.p95_ms is not None
+    assert stats.p95_ms < ullc_budget_ms, stats.table()
+
+
+@pytest.mark.requires_capability("sequential")
+@pytest.mark.requirements("SIG-9", "RACE-1", "TOPO-4")
+def test_ullc_beats_sequential_by_about_one_round_trip(
+    ullc_target: RunningTarget, ullc_calls: CallRunner
+) -> None:
+    ullc = ullc_calls(mode=Mode.ULLC)
+    sequential = ullc_calls.run(mode=Mode.SEQUENTIAL)
+
+    assert ullc.failed == 0, dict(ullc.failures)
+    assert sequential.stats.failed == 0, dict(sequential.stats.failures)
+    # The world's client-DC round trip: from the topology (TOPO-4), or measured as the
+    # sequential calls' media leg (response received -> connected) on a user target.
+    rtt = ullc_target.client_dc_rtt_ms or statistics.median(
+        r.connect_ms - r.response_ms
+        for r in sequential.results
+        if r.connect_ms is not None and r.response_ms is not None
+    )
+    assert ullc.p50_ms is not None
+    assert sequential.stats.p50_ms is not None
+    saving = sequential.stats.p50_ms - ullc.p50_ms
+    # ULLC takes the signaling round trip off the critical path: about one RTT saved.
+    assert saving > 0.5 * rtt, (ullc.to_json(), sequential.stats.to_json(), rtt)
+    assert saving < 2.0 * rtt, (ullc.to_json(), sequential.stats.to_json(), rtt)
+    # And no faster than physics: one client-DC round trip is the floor.
+    assert ullc.p50_ms > 0.9 * rtt
+
+
+@pytest.mark.requirements("ROUTE-7", "ROUTE-1", "FB-4")
+def test_routing_bet_hits_every_call_with_one_map(ullc_calls: CallRunner) -> None:
+    batch = ullc_calls.run()
+
+    assert batch.stats.failed == 0, dict(batch.stats.failures)
+    assert batch.stats.hit_rate == 1.0, [(r.dc, r.media, r.edge) for r in batch.results]
+    assert batch.stats.fallbacks == 0
+    assert len({r.map_version for r in batch.results}) == 1
+
+
+@pytest.mark.requirements("STUN-13", "SESS-3", "STUN-48")
+def test_xor_mapped_address_is_the_clients_address(
+    ullc_target: RunningTarget, ullc_calls: CallRunner
+) -> None:
+    link = ullc_target.client_edge_link
+    if link is None:
+        pytest.skip("no harness hop in front of the client's edge (its IP is not local)")
+    batch = ullc_calls.run(5)
+
+    # Reference: the client's socket as it reached the first hop (edges preserve it).
+    # User target behind the harness's hop: the hop flow's socket is the client it sees.
+    expected = ullc_target.mapped_addresses(link)
+    assert batch.stats.failed == 0, dict(batch.stats.failures)
+    for result in batch.results:
+        assert result.xor_mapped_address in expected, (result.xor_mapped_address, expected)
+    if ullc_target.is_reference:
+        assert {r.xor_mapped_address[0] for r in batch.results if r.xor_mapped_address} == {
+            ullc_target.target.client.bind_ip
+        }
+
+
+@pytest.mark.requirements("SIG-10", "SIG-12", "SIG-6")
+def test_responses_match_the_schemas(ullc_target: RunningTarget) -> None:
+    target = ullc_target.target
+
+    async def exchange() -> list[tuple[str, object]]:
+        edge = await resolve_edge_address(target)
+        offer = CallOffer.generate()
+        ullc = SessionCreateRequest(
+            request_id="schema.ullc",
+            mode=Mode.ULLC,
+            client=offer.client_offer(),
+            bot=offer.bot_credentials(),
+            edge_ip=edge[0],
+        )
+        answers = [("ullc", await exchange_raw(target, ullc.to_json()))]
+        if target.capabilities.has("sequential"):
+            sequential = SessionCreateRequest(
+                request_id="schema.seq",
+                mode=Mode.SEQUENTIAL,
+                client=CallOffer.generate().client_offer(),
+            )
+            answers.append(("sequential", await exchange_raw(target, sequential.to_json())))
+        bad = {"type": "session.create", "request_id": "schema.bad", "mode": "ullc"}
+        answers.append(("bad_request", await exchange_raw(target, bad)))
+        return answers
+
+    answers = dict(asyncio.run(exchange()))
+
+    for kind, answer in answers.items():
+        assert validate(answer) == [], (kind, answer)
+    assert answers["ullc"]["type"] == "session.created"  # type: ignore[index]
+    if "sequential" in answers:
+        assert answers["sequential"]["type"] == "session.created"  # type: ignore[index]
+        assert "bot" in answers["sequential"]  # type: ignore[operator]
+    assert answers["bad_request"]["type"] == "error"  # type: ignore[index]
+    assert answers["bad_request"]["code"] == "bad_request"  # type: ignore[index]
+
+
+@pytest.mark.requirements("STUN-48", "STUN-5", "STUN-8", "STUN-12", "STUN-7")
+def test_every_success_response_passes_the_strict_checker(
+    ullc_target: RunningTarget, ullc_capture: Capture, ullc_calls: CallRunner
+) -> None:
+    link = ullc_target.client_edge_link
+    if link is None:
+        pytest.skip("no harness hop in front of the client's edge (its IP is not local)")
+    ullc_capture.start(link)
+    batch = ullc_calls.run(5)
+
+    # As sent by the client (stage "in") and as delivered to it (downstream "out").
+    requests = {d[8:20]: d for d in ullc_capture.datagrams(link, direction="upstream", stage="in")}
+    responses = ullc_capture.datagrams(link, direction="downstream")
+    assert batch.stats.failed == 0, dict(batch.stats.failures)
+    for result in batch.results:
+        connected = next(e for e in result.timeline if e.kind is EventKind.CONNECTED)
+        transaction = bytes.fromhex(connected.detail["transaction"])
+        answers = [d for d in responses if d[8:20] == transaction]
+        assert answers, f"no response with transaction {transaction.hex()} crossed {link}"
+        for answer in answers:
+            report = check_stun(answer, request=requests.get(transaction))
+            assert report.message_class is MessageClass.SUCCESS, report.describe()
+            assert report.conformant, [str(v) for v in report.violations]
