@@ -17,11 +17,11 @@ One concept a module:
 """
 
 from harness.client.client import UllcClient
-from harness.client.credentials import IceCredentials
 from harness.client.offer import CallOffer
 from harness.client.result import CallOutcome, CallResult, EventKind, TimelineEvent, Via
 from harness.client.runner import run_calls
 from harness.client.stats import CallStats
+from harness.protocol.ice import IceCredentials
 
 __all__ = [
     "CallOffer",

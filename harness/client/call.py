@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.client.credentials import IceCredentials
 from harness.client.dns import DnsFailedError
 from harness.client.gateway import (
     Answer,
@@ -32,6 +31,7 @@ from harness.client.media import CheckSuccess, MediaPath, MediaProtocolError, ad
 from harness.client.offer import CallOffer
 from harness.client.result import CallOutcome, CallResult, EventKind, Via
 from harness.client.timeline import Timeline
+from harness.protocol.ice import IceCredentials
 from harness.signaling.messages import (
     ErrorCode,
     Mode,

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from aioice import stun
 
-from harness.client.credentials import IceCredentials
+from harness.protocol.ice import IceCredentials
 
 MAGIC_COOKIE = 0x2112A442
 _HEADER = 20

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 from harness.client.call import Call, CallSettings
 from harness.client.checks import new_tiebreaker
-from harness.client.credentials import IceCredentials
 from harness.client.dns import DnsFailedError, resolve_edge
 from harness.client.gateway import GatewayConnection, GatewayUnavailableError
 from harness.client.media import MediaPath
@@ -32,6 +31,7 @@ from harness.client.offer import CallOffer
 from harness.client.result import CallOutcome, CallResult, EventKind
 from harness.client.timeline import Timeline
 from harness.errors import UsageError
+from harness.protocol.ice import IceCredentials
 from harness.signaling.messages import Mode
 from harness.target.model import HostPort, Target
 

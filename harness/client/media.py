@@ -21,10 +21,10 @@ from harness.client.checks import (
     build_check,
     judge_response,
 )
-from harness.client.credentials import IceCredentials
 from harness.client.result import EventKind, Via
 from harness.client.timeline import Timeline
 from harness.errors import ProtocolError
+from harness.protocol.ice import IceCredentials
 
 
 def address_text(address: tuple[str, int]) -> str:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.client.credentials import IceCredentials
-from harness.protocol import ice as protocol_ice
+from harness.protocol.ice import IceCredentials
 from harness.protocol.sdp import (
     CallDescription,
     Role,
@@ -31,7 +30,7 @@ def build_sdp(
     """
     description = CallDescription(
         Role.BOT if bot else Role.CLIENT,
-        protocol_ice.IceCredentials(credentials.ufrag, credentials.pwd),
+        credentials,
         random_fingerprint(),
         (host_candidate(*host),) if host is not None else (),
         port=host[1] if host is not None else 9,

@@ -7,11 +7,12 @@ cannot express (MI-SHA256, UNKNOWN-ATTRIBUTES) goes through
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from random import Random
 
 from aioice import stun as aioice_stun
@@ -26,11 +27,16 @@ ICE_CHARS = string.ascii_letters + string.digits + "+/"
 _ICE_CHAR_RUN = re.compile(r"[A-Za-z0-9+/]*")
 UFRAG_LENGTH = (4, 256)
 PWD_LENGTH = (22, 256)
-# The harness's own credentials: 48 bits of ufrag and 144 bits of password,
-# above the 24/128-bit floor of RFC 8445 §5.3, and short enough that
-# "BOTUFRAG:CLIENTUFRAG" stays far below USERNAME's 509-byte cap (RFC 8489 §14.3).
-GENERATED_UFRAG_LENGTH = 8
-GENERATED_PWD_LENGTH = 24
+BITS_PER_CHAR = math.log2(len(ICE_CHARS))
+UFRAG_MIN_BITS = 60
+"""SIG-8: the bot ufrag is every check's lookup key (SESS-3), so it must not be guessable."""
+PWD_MIN_BITS = 128
+"""SIG-8 and RFC 8445 §5.3."""
+# The harness's own credentials: 96 bits of ufrag and 192 bits of password, above
+# SIG-8's floor, and short enough that "BOTUFRAG:CLIENTUFRAG" stays far below
+# USERNAME's 509-byte cap (RFC 8489 §14.3).
+GENERATED_UFRAG_LENGTH = 16
+GENERATED_PWD_LENGTH = 32
 USERNAME_MAX_BYTES = 508
 
 HOST_TYPE_PREFERENCE = 126
@@ -62,12 +68,17 @@ def validate_ice_token(value: str, what: str, bounds: tuple[int, int]) -> str:
     return value
 
 
+def entropy_bits(length: int) -> float:
+    """Randomness of a generated ice-char string of ``length`` characters."""
+    return length * BITS_PER_CHAR
+
+
 @dataclass(frozen=True)
 class IceCredentials:
-    """One side's ICE username fragment and password."""
+    """One side's ICE username fragment and password; ``pwd`` stays out of ``repr`` and logs."""
 
     ufrag: str
-    pwd: str
+    pwd: str = field(repr=False)
 
     def __post_init__(self) -> None:
         validate_ice_token(self.ufrag, "ice-ufrag", UFRAG_LENGTH)
@@ -76,6 +87,10 @@ class IceCredentials:
     @property
     def key(self) -> bytes:
         return short_term_key(self.pwd)
+
+    @classmethod
+    def generate(cls, rng: Random | None = None) -> IceCredentials:
+        return generate_credentials(rng)
 
 
 def generate_credentials(rng: Random | None = None) -> IceCredentials:

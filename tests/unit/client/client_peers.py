@@ -18,7 +18,7 @@ from typing import Any
 from aioice import stun
 from websockets.asyncio.server import ServerConnection, serve
 
-from harness.client.credentials import IceCredentials
+from harness.protocol.ice import IceCredentials
 from harness.signaling import Mode
 from harness.signaling.messages import (
     BotCredentials,

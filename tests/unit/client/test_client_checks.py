@@ -12,7 +12,7 @@ from harness.client.checks import (
     judge_response,
     new_tiebreaker,
 )
-from harness.client.credentials import IceCredentials
+from harness.protocol.ice import IceCredentials
 from harness.protocol.stun_checker import check_stun
 
 BOT = IceCredentials.generate()

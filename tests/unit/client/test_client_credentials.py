@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import re
 
-from harness.client.credentials import (
+from harness.client.offer import CallOffer
+from harness.protocol.ice import (
+    GENERATED_PWD_LENGTH as PWD_LENGTH,
+)
+from harness.protocol.ice import (
+    GENERATED_UFRAG_LENGTH as UFRAG_LENGTH,
+)
+from harness.protocol.ice import (
     ICE_CHARS,
-    PWD_LENGTH,
     PWD_MIN_BITS,
-    UFRAG_LENGTH,
     UFRAG_MIN_BITS,
     IceCredentials,
     entropy_bits,
 )
-from harness.client.offer import CallOffer
 from harness.protocol.sdp_checker import check_sdp_pair
 from harness.signaling import Mode, SessionCreateRequest, validate
 
