@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from harness.fixtures.settings import Settings
     from harness.fixtures.target_session import RunningTarget, TargetOutline
 
-__all__ = ["EVIDENCE_KEY", "RUN_KEY"]
+__all__ = ["EVIDENCE_KEY", "RUN_KEY", "target_outline"]
 
 MARKERS = {
     "happy_path": "ULLC happy path: connect under budget (specs/ SIG, STUN, ROUTE)",
@@ -217,6 +217,12 @@ class ReplaySummary:
             terminalreporter.write_sep("=", "ullc replay")
             for command in self.run.replays:
                 terminalreporter.write_line(command)
+
+
+def target_outline(config: pytest.Config) -> TargetOutline:
+    """The run's target outline, for ``pytest_generate_tests`` (e.g. DC pairs of FB-6)."""
+    outline: TargetOutline = config.stash[RUN_KEY].outline
+    return outline
 
 
 # -- fixtures ----------------------------------------------------------------------------------
