@@ -49,8 +49,12 @@ class UllcClient:
         pacing_ms: float | None = None,
         deadline_s: float | None = None,
         edge: HostPort | None = None,
+        reuse_dns: bool = True,
     ) -> None:
         self.target = target
+        self.reuse_dns = reuse_dns
+        """SIG-5: reuse the previous DNS answer while its TTL lasts, as a real client does."""
+        self._dns_cache: tuple[str, float] | None = None
         self.pacing_s = (pacing_ms if pacing_ms is not None else target.limits.pacing_ms) / 1000.0
         self.deadline_s = deadline_s or max(
             DEFAULT_DEADLINE_S, target.limits.signaling_timeout_ms / 1000.0 + 1.0
@@ -184,6 +188,10 @@ class UllcClient:
         if endpoints.uses_dns:
             assert endpoints.dns is not None
             assert endpoints.global_endpoint is not None
+            now = asyncio.get_running_loop().time()
+            if self.reuse_dns and self._dns_cache is not None and now < self._dns_cache[1]:
+                timeline.add(EventKind.DNS_ANSWERED, address=self._dns_cache[0], cached=True)
+                return (self._dns_cache[0], endpoints.global_port)
             timeline.add(
                 EventKind.DNS_SENT, name=endpoints.global_endpoint, server=str(endpoints.dns)
             )
@@ -199,6 +207,7 @@ class UllcClient:
                 ttl=answer.ttl,
                 attempts=answer.attempts,
             )
+            self._dns_cache = (answer.address, now + answer.ttl)
             return (answer.address, endpoints.global_port)
         if endpoints.edges:
             # Without DNS the first listed edge is "the nearest": the file's author

@@ -128,3 +128,23 @@ def test_connect_command_prints_one_json_object(stack: LocalBackend) -> None:
     for key in ("p50_ms", "p95_ms", "p99_ms", "fallbacks", "hit_rate", "mode", "failures"):
         assert key in body
     assert body["mode"] == "ullc"
+
+
+def test_client_reuses_the_dns_answer_while_its_ttl_lasts(target: Target) -> None:  # SIG-5
+    from harness.client import UllcClient
+    from harness.client.result import EventKind
+
+    async def two_calls(reuse_dns: bool) -> list[CallResult]:
+        async with UllcClient(target, reuse_dns=reuse_dns) as client:
+            return [await client.connect(), await client.connect()]
+
+    def queried(result: CallResult) -> bool:
+        return any(event.kind is EventKind.DNS_SENT for event in result.timeline)
+
+    first, second = run(two_calls(reuse_dns=True))
+    assert first.connected
+    assert second.connected
+    assert queried(first)
+    assert not queried(second)
+    assert second.edge == first.edge
+    assert all(queried(result) for result in run(two_calls(reuse_dns=False)))
