@@ -134,8 +134,8 @@ def timeline_svg(
             targets.setdefault(target, str(event.detail.get("via", "edge")))
             if "transaction" in event.detail:
                 by_transaction[str(event.detail["transaction"])] = target
-    finite_ends = [s.end_ms for s in faults if s.end_ms is not None and s.end_ms > 0]
-    last = max([e.t_ms for e in events] + [result.connect_ms or 0.0] + finite_ends + [1.0])
+    # The axis is the call's: faults that outlast it are clipped at the right edge.
+    last = max([e.t_ms for e in events] + [result.connect_ms or 0.0] + [1.0])
     canvas = _Canvas(end_ms=last * 1.05)
     visible = [
         s for s in faults if (s.end_ms is None or s.end_ms >= 0) and s.start_ms <= canvas.end_ms
