@@ -26,7 +26,7 @@ from harness.client.call import Call, CallSettings
 from harness.client.checks import new_tiebreaker
 from harness.client.dns import DnsFailedError, resolve_edge
 from harness.client.gateway import GatewayConnection, GatewayUnavailableError
-from harness.client.media import MediaPath
+from harness.client.media import MediaPath, Retransmission
 from harness.client.offer import CallOffer
 from harness.client.result import CallOutcome, CallResult, EventKind
 from harness.client.timeline import Timeline
@@ -50,7 +50,9 @@ class UllcClient:
         deadline_s: float | None = None,
         edge: HostPort | None = None,
         reuse_dns: bool = True,
+        retransmission: Retransmission | None = None,
     ) -> None:
+        self.retransmission = retransmission or Retransmission.from_environment()
         self.target = target
         self.reuse_dns = reuse_dns
         """SIG-5: reuse the previous DNS answer while its TTL lasts, as a real client does."""
@@ -119,7 +121,12 @@ class UllcClient:
     async def _prepare(self) -> _Prepared:
         """Everything a call needs before "call": credentials, bound socket, SDP (SIG-4)."""
         credentials = IceCredentials.generate()
-        media = MediaPath(credentials, tiebreaker=new_tiebreaker(), pacing_s=self.pacing_s)
+        media = MediaPath(
+            credentials,
+            tiebreaker=new_tiebreaker(),
+            pacing_s=self.pacing_s,
+            retransmission=self.retransmission,
+        )
         try:
             local = await media.open(self.bind_ip)
         except BaseException:

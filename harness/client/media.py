@@ -10,8 +10,10 @@ authenticated success of any transaction resolves :attr:`MediaPath.success`.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from harness.client.checks import (
@@ -73,6 +75,31 @@ class _Protocol(asyncio.DatagramProtocol):
         pass
 
 
+RFC8489_RTO_S = 0.5
+"""Initial RTO of plain STUN over UDP (RFC 8489 §6.2.1), doubled after every send."""
+
+
+class Retransmission(StrEnum):
+    """When a check transaction is sent again."""
+
+    PACED = "paced"
+    """STUN-30: the same transaction every Tp, so a lost check costs one Tp."""
+    RFC8489 = "rfc8489"
+    """Plain STUN's 500 ms doubling RTO: NOT conforming to STUN-30; kept so that the
+    suites can show they catch a client that loses 500 ms on one dropped check."""
+
+    @classmethod
+    def from_environment(cls) -> Retransmission:
+        # Harness self-test knob: run the suites with a deliberately plain-STUN client.
+        return cls(os.environ.get("ULLC_CLIENT_RETRANSMISSION", cls.PACED.value))
+
+    def offset_s(self, send_index: int, pacing_s: float) -> float:
+        """When send number ``send_index`` (0 = the first) leaves, after the first."""
+        if self is Retransmission.PACED:
+            return send_index * pacing_s
+        return RFC8489_RTO_S * float(2**send_index - 1)
+
+
 class MediaPath:
     """One call's check socket and transactions. Use :meth:`open`, then :meth:`close` in finally.
 
@@ -87,10 +114,12 @@ class MediaPath:
         tiebreaker: int,
         pacing_s: float,
         timeline: Timeline | None = None,
+        retransmission: Retransmission = Retransmission.PACED,
     ) -> None:
         self.client = client
         self.tiebreaker = tiebreaker
         self.pacing_s = pacing_s
+        self.retransmission = retransmission
         self.timeline = timeline or Timeline()
         self.transactions: dict[bytes, CheckTransaction] = {}
         self._expected: dict[bytes, Expected] = {}
@@ -147,11 +176,11 @@ class MediaPath:
         )
 
     async def _pace(self, transaction: CheckTransaction) -> None:
-        # Absolute schedule (start + k*Tp) so event-loop latency does not add up.
+        # Absolute schedule (start + offset(k)) so event-loop latency does not add up.
         loop = asyncio.get_running_loop()
         started = loop.time()
         while not self.success.done():
-            next_at = started + transaction.sends * self.pacing_s
+            next_at = started + self.retransmission.offset_s(transaction.sends, self.pacing_s)
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             if self.success.done() or self._transport is None or self._transport.is_closing():
                 return

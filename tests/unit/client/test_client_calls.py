@@ -15,6 +15,7 @@ import pytest
 from client_peers import Gateway, gateway, make_target, responder
 
 from harness.client import CallOutcome, CallResult, EventKind, UllcClient, run_calls
+from harness.client.media import RFC8489_RTO_S, Retransmission
 from harness.signaling import ErrorCode, Mode
 
 T = TypeVar("T")
@@ -94,6 +95,20 @@ def test_retransmission_connects_after_losses_at_tp_spacing() -> None:
     assert all(0.5 * TP_MS <= gap <= 4 * TP_MS for gap in gaps), gaps
     assert result.connect_ms is not None
     assert result.connect_ms >= drops * TP_MS * 0.9
+
+
+def test_plain_stun_client_loses_an_rto_per_dropped_check() -> None:
+    # The deliberately non-conforming policy the suites must catch (STUN-30): the
+    # retransmission after one loss leaves 500 ms later, not one Tp later.
+    async def scenario() -> CallResult:
+        async with responder(drop_first=1) as bot, gateway(holding=bot) as gw:
+            return await _one_call(gw, bot.address, retransmission=Retransmission.RFC8489)
+
+    result = run(scenario())
+    assert result.outcome is CallOutcome.CONNECTED, result.detail
+    first, second = _sent(result)
+    assert second - first >= 0.9 * RFC8489_RTO_S * 1000
+    assert Retransmission.RFC8489.offset_s(3, TP_MS / 1000) == pytest.approx(3.5)
 
 
 @pytest.mark.parametrize("behaviour", ["bad_integrity", "bad_fingerprint", "signed_487"])
