@@ -173,7 +173,8 @@ class ReportPlugin:
         if report.when != "teardown":
             return
         evidence = item.stash.get(EVIDENCE_KEY, None)
-        if evidence is None:
+        # Every test gets an Evidence; only suite tests and tests that placed calls are reported.
+        if evidence is None or (evidence.suite is None and not evidence.batches):
             return
         budget = self._budget(evidence)
         self._learn_secrets()

@@ -104,8 +104,9 @@ def latency_png(
     cdf.set_title("CDF (nearest-rank percentiles)")
     if not drawn:
         hist.text(0.5, 0.5, "no connected calls", ha="center", transform=hist.transAxes)
-    hist.legend(loc="upper right", fontsize=8)
-    cdf.legend(loc="lower right", fontsize=8)
+    for axes, corner in ((hist, "upper right"), (cdf, "lower right")):
+        if axes.get_legend_handles_labels()[0]:  # an empty legend warns (warnings are errors)
+            axes.legend(loc=corner, fontsize=8)
     figure.suptitle(title)
     figure.tight_layout()
     buffer = io.BytesIO()

@@ -105,7 +105,10 @@ class _Canvas:
 
 
 def _attrs(**values: Any) -> str:
-    return " ".join(f"{name.replace('_', '-')}={quoteattr(str(v))}" for name, v in values.items())
+    # class_ -> class (a keyword), data_t_ms -> data-t-ms
+    return " ".join(
+        f"{name.rstrip('_').replace('_', '-')}={quoteattr(str(v))}" for name, v in values.items()
+    )
 
 
 def _mark(
