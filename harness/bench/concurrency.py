@@ -1,0 +1,172 @@
+"""500 simultaneous ULLC calls at a 50 ms client-DC RTT: p99 < 1 s (DESIGN section 9).
+
+The world is the default one with every link latency halved (built here from the
+:class:`Topology`, so it follows the default world if that changes); its RTT is
+read back from the topology (TOPO-4). Every call has its own client and gateway
+connection, all opened before the first call, so the calls start together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any
+
+from harness.bench import BenchOptions
+from harness.bench.common import (
+    Goal,
+    Judged,
+    Latency,
+    LoadMeter,
+    MachineLoad,
+    Row,
+    judged_json,
+    ms_text,
+    progress,
+)
+from harness.client import CallResult, run_calls
+from harness.signaling.messages import Mode
+from harness.stack.topology import Latencies, Topology
+
+DEFAULT_CONCURRENT = 500
+P99 = Goal("p99_ms", "<", 1000.0, "ms")
+SCALE = 0.5
+
+
+def _scaled(table: Mapping[str, float], factor: float) -> Mapping[str, float]:
+    return MappingProxyType({key: value * factor for key, value in table.items()})
+
+
+def scaled_world(topology: Topology, factor: float = SCALE) -> Topology:
+    """``topology`` with every link's one-way latency multiplied by ``factor``."""
+    lat = topology.latency
+    latency = Latencies(
+        client_edge=_scaled(lat.client_edge, factor),
+        edge_dc=MappingProxyType(
+            {edge: _scaled(table, factor) for edge, table in lat.edge_dc.items()}
+        ),
+        client_gateway=lat.client_gateway * factor,
+        gateway_dc=_scaled(lat.gateway_dc, factor),
+        dc_kv=_scaled(lat.dc_kv, factor),
+        client_dns=lat.client_dns * factor,
+    )
+    return replace(
+        topology,
+        name=f"{topology.name}-x{factor:g}",
+        description=f"{topology.name} with every link latency x{factor:g} (bench)",
+        latency=latency,
+        source=None,
+    )
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    world: str
+    rtt_ms: float
+    concurrent: int
+    connected: int
+    failures: dict[str, int]
+    latency: Latency
+    fallbacks: int
+    start_spread_ms: float | None
+    """Last call started minus first call started: how simultaneous the calls were."""
+    wall_s: float
+    samples_ms: tuple[float, ...]
+    load: MachineLoad
+
+    @property
+    def judged(self) -> list[Judged]:
+        return [Judged(P99, self.latency.p99_ms)]
+
+    def rows(self) -> list[Row]:
+        (p99,) = self.judged
+        lat = self.latency
+        failed = self.concurrent - self.connected
+        return [
+            ("world / client-DC RTT (TOPO-4)", f"{self.world} / {self.rtt_ms:g} ms", "", ""),
+            ("simultaneous calls", str(self.concurrent), "", ""),
+            ("started within", ms_text(self.start_spread_ms), "", ""),
+            ("connected / failed", f"{self.connected} / {failed}", "", ""),
+            *((f"  failed: {name}", str(count), "", "") for name, count in
+              sorted(self.failures.items())),
+            ("p50 / p95", f"{ms_text(lat.p50_ms)} / {ms_text(lat.p95_ms)}", "", ""),
+            ("p99", ms_text(lat.p99_ms), P99.text(), p99.verdict.value),
+            ("max", ms_text(lat.max_ms), "", ""),
+            ("fallbacks", str(self.fallbacks), "", ""),
+            ("wall time (opening clients + calls)", f"{self.wall_s:.1f} s", "", ""),
+            ("machine load", self.load.text(), "", ""),
+        ]  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "world": self.world,
+            "rtt_ms": self.rtt_ms,
+            "concurrent": self.concurrent,
+            "connected": self.connected,
+            "failed": self.concurrent - self.connected,
+            "failures": self.failures,
+            **self.latency.to_json(),
+            **judged_json(self.judged),
+            "fallbacks": self.fallbacks,
+            "start_spread_ms": (
+                None if self.start_spread_ms is None else round(self.start_spread_ms, 3)
+            ),
+            "wall_s": round(self.wall_s, 3),
+            "samples_ms": list(self.samples_ms),
+            "load": self.load.to_json(),
+            "percentile_method": "nearest-rank",
+        }
+
+
+def summarize(
+    world: Topology, results: list[CallResult], wall_s: float, load: MachineLoad
+) -> Concurrency:
+    samples = [r.connect_ms for r in results if r.connected and r.connect_ms is not None]
+    failures: dict[str, int] = {}
+    for result in results:
+        if result.failure is not None:
+            failures[result.failure] = failures.get(result.failure, 0) + 1
+    starts = [r.started_at for r in results if r.started_at is not None]
+    spread = (max(starts) - min(starts)) * 1000 if starts else None
+    return Concurrency(
+        world=world.name,
+        rtt_ms=world.client_dc_rtt_ms(),
+        concurrent=len(results),
+        connected=len(samples),
+        failures=failures,
+        latency=Latency.of(samples),
+        fallbacks=sum(1 for r in results if r.fell_back),
+        start_spread_ms=spread,
+        wall_s=wall_s,
+        samples_ms=tuple(round(s, 3) for s in samples),
+        load=load,
+    )
+
+
+def run(options: BenchOptions | None = None) -> Concurrency:
+    from harness.stack import default_topology, start_local_stack
+    from harness.target import load_target
+
+    count = (options.concurrent if options else None) or DEFAULT_CONCURRENT
+    world = scaled_world(default_topology())
+    meter = LoadMeter()
+    progress(f"concurrency: starting the reference stack ({world.name})")
+    with start_local_stack(world, network="auto") as stack:
+        target = load_target(stack.target_path)
+        step = max(1, count // 5)
+
+        def report(done: int, total: int, _result: CallResult) -> None:
+            if done % step == 0 or done == total:
+                progress(f"concurrency: {done}/{total} calls ended")
+
+        progress(f"concurrency: opening {count} clients, then {count} calls at once")
+        began = time.monotonic()
+        results, _stats = asyncio.run(
+            run_calls(target, count, concurrency=count, mode=Mode.ULLC, progress=report)
+        )
+        wall = time.monotonic() - began
+        world = stack.topology
+    return summarize(world, results, wall, meter.done())
