@@ -1,0 +1,194 @@
+"""No call lost silently: every call of a chaos run is accounted for against the fault log.
+
+After a run, each call is one of:
+
+- connected (with a connect latency);
+- failed with a typed :class:`~harness.client.result.CallOutcome` *while a fault that can
+  explain that outcome was active* (its window overlaps the call's span);
+- a defect: failed outside every fault window, failed with an outcome no active fault
+  explains (a fault never excuses a protocol violation), untyped, or missing.
+
+Fault windows come from the :class:`~harness.faults.log.FaultLog` the fault fixture
+writes (``applied``/``removed`` events on ``time.monotonic``, the clock calls use).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from harness.client.result import CallOutcome, CallResult
+from harness.faults.log import FaultAction, FaultLog
+
+_TIMEOUTS = frozenset(
+    {CallOutcome.MEDIA_TIMEOUT, CallOutcome.SIGNALING_TIMEOUT, CallOutcome.SIGNALING_ERROR}
+)
+EXPLAINS: Mapping[str, frozenset[CallOutcome]] = {
+    # Delay can push any step past its deadline, DNS included.
+    "latency": _TIMEOUTS | {CallOutcome.DNS_FAILED},
+    "rtt": _TIMEOUTS | {CallOutcome.DNS_FAILED},
+    "jitter": _TIMEOUTS | {CallOutcome.DNS_FAILED},
+    "bandwidth": _TIMEOUTS | {CallOutcome.DNS_FAILED},
+    # Loss exists on UDP links only: checks and DNS queries.
+    "loss": frozenset({CallOutcome.MEDIA_TIMEOUT, CallOutcome.DNS_FAILED}),
+    "bursty_loss": frozenset({CallOutcome.MEDIA_TIMEOUT, CallOutcome.DNS_FAILED}),
+    # Cuts and outages may also drop the gateway connection.
+    "partition": _TIMEOUTS | {CallOutcome.DNS_FAILED, CallOutcome.GATEWAY_CLOSED},
+    "reset": _TIMEOUTS | {CallOutcome.GATEWAY_CLOSED},
+    "pause": _TIMEOUTS | {CallOutcome.DNS_FAILED, CallOutcome.GATEWAY_CLOSED},
+    "kill": _TIMEOUTS | {CallOutcome.DNS_FAILED, CallOutcome.GATEWAY_CLOSED},
+    # A divergent map is repaired by fallback (FB-2); it explains only a slow DC.
+    "latency_map": _TIMEOUTS,
+}
+"""Fault kind (``FaultEvent.what``) -> outcomes it can explain. PROTOCOL_ERROR and
+SOCKET_ERROR are in none: no fault excuses a message the protocol forbids."""
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    what: str
+    where: str
+    start: float
+    end: float | None
+    """None: still active when the log was read."""
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def overlaps(self, start: float, end: float, grace_s: float = 0.0) -> bool:
+        stop = float("inf") if self.end is None else self.end + grace_s
+        return start <= stop and end >= self.start
+
+    def describe(self) -> str:
+        until = "end of run" if self.end is None else f"{self.end:.3f}"
+        return f"{self.what} on {self.where} {dict(self.params)} [{self.start:.3f}, {until}]"
+
+
+def fault_windows(log: FaultLog) -> list[FaultWindow]:
+    """Pair each ``applied`` with the next ``removed`` of the same fault (kind, place, params)."""
+    open_: dict[tuple[str, str, str], list[tuple[float, dict[str, object]]]] = {}
+    windows: list[FaultWindow] = []
+    for event in log.events:
+        key = (event.what, event.where, json.dumps(event.params, sort_keys=True, default=str))
+        if event.action is FaultAction.APPLIED:
+            open_.setdefault(key, []).append((event.t, dict(event.params)))
+        elif open_.get(key):
+            start, params = open_[key].pop(0)
+            windows.append(FaultWindow(event.what, event.where, start, event.t, params))
+        elif event.what in ("kill", "latency_map"):
+            # Undo events of these carry other params than their apply: match by place.
+            for other in list(open_):
+                if other[0] == event.what and other[1] == event.where and open_[other]:
+                    start, params = open_[other].pop(0)
+                    windows.append(FaultWindow(event.what, event.where, start, event.t, params))
+                    break
+    for (what, where, _), starts in open_.items():
+        windows.extend(FaultWindow(what, where, start, None, params) for start, params in starts)
+    return sorted(windows, key=lambda w: w.start)
+
+
+def call_span(result: CallResult) -> tuple[float, float]:
+    """``(start, end)`` of a call on ``time.monotonic``: connect to its last timeline event."""
+    start = result.started_at if result.started_at is not None else 0.0
+    last_ms = max((event.t_ms for event in result.timeline), default=result.connect_ms or 0.0)
+    return start, start + last_ms / 1000.0
+
+
+@dataclass(frozen=True)
+class Explained:
+    result: CallResult
+    window: FaultWindow
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """The verdict over one run; :attr:`ok` when nothing is lost or unexplained."""
+
+    calls: int
+    expected_calls: int | None
+    connected: tuple[CallResult, ...]
+    explained: tuple[Explained, ...]
+    unexplained: tuple[CallResult, ...]
+    """Failed with no overlapping window that can explain the outcome."""
+    untyped: tuple[str, ...]
+    windows: tuple[FaultWindow, ...]
+
+    @property
+    def lost(self) -> int:
+        return 0 if self.expected_calls is None else self.expected_calls - self.calls
+
+    @property
+    def ok(self) -> bool:
+        return not self.unexplained and not self.untyped and self.lost == 0
+
+    def explain(self) -> str:
+        lines = [
+            f"{self.calls} calls ({self.expected_calls} placed): {len(self.connected)} connected, "
+            f"{len(self.explained)} failed inside a fault window, "
+            f"{len(self.unexplained)} failed outside, {len(self.untyped)} untyped, "
+            f"{self.lost} lost",
+            "fault windows: " + ("; ".join(w.describe() for w in self.windows) or "none"),
+        ]
+        for result in self.unexplained:
+            start, end = call_span(result)
+            lines.append(
+                f"  unexplained: {result.failure} [{start:.3f}, {end:.3f}] {result.detail}"
+            )
+        lines += [f"  untyped: {text}" for text in self.untyped]
+        return "\n".join(lines)
+
+
+Explains = Callable[[CallResult, FaultWindow], bool]
+
+
+def default_explains(result: CallResult, window: FaultWindow) -> bool:
+    return result.outcome in EXPLAINS.get(window.what, frozenset())
+
+
+def account(
+    results: Sequence[CallResult] | Iterable[CallResult],
+    log: FaultLog | None,
+    *,
+    expected_calls: int | None = None,
+    grace_s: float = 0.0,
+    explains: Explains = default_explains,
+) -> Accounting:
+    """Account for every call of a run against ``log``.
+
+    ``grace_s`` extends each window past its removal: a fault undone at ``t`` still
+    explains a call that overlapped ``[start, t + grace_s]`` (a resumed DC drains its
+    backlog, a healed TCP link reconnects).
+    """
+    calls = list(results)
+    windows = fault_windows(log) if log is not None else []
+    connected: list[CallResult] = []
+    explained: list[Explained] = []
+    unexplained: list[CallResult] = []
+    untyped: list[str] = []
+    for result in calls:
+        if not isinstance(result.outcome, CallOutcome):
+            untyped.append(f"outcome {result.outcome!r} is not a CallOutcome")
+            continue
+        if result.connected:
+            if result.connect_ms is None:
+                untyped.append("connected without a connect latency")
+            connected.append(result)
+            continue
+        if not result.detail:
+            untyped.append(f"{result.failure} without a detail saying what happened")
+        start, end = call_span(result)
+        window = next(
+            (w for w in windows if w.overlaps(start, end, grace_s) and explains(result, w)), None
+        )
+        if window is None:
+            unexplained.append(result)
+        else:
+            explained.append(Explained(result, window))
+    return Accounting(
+        calls=len(calls),
+        expected_calls=expected_calls,
+        connected=tuple(connected),
+        explained=tuple(explained),
+        unexplained=tuple(unexplained),
+        untyped=tuple(untyped),
+        windows=tuple(windows),
+    )

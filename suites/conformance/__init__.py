@@ -1,0 +1,1 @@
+"""Conformance: real STUN answers, SDP and signaling messages, strictly checked (STUN, SDP, SIG)."""
