@@ -1,0 +1,45 @@
+"""``ullc-harness run``: the packaged suites, reports under --output, pytest's exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def test_run_writes_reports_and_prints_the_summary_table(tmp_path: Path) -> None:
+    result = run_command(
+        "--output", "out", "--", "-k", "routing_bet or one_call_connects", cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    header = next(
+        i for i, line in enumerate(lines) if line.startswith("suite  ") and "passed" in line
+    )
+    assert lines[header + 1].split()[:4] == ["happy_path", "2", "0", "0"]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["exit_code"] == 0
+    (happy,) = [row for row in summary["suites"] if row["suite"] == "happy_path"]
+    assert happy["calls"] >= 21
+    assert happy["p95_ms"] is not None
+    assert (tmp_path / "out" / "junit.xml").is_file()
+    assert any((tmp_path / "out" / "allure-results").iterdir())
+
+
+def test_run_exit_code_is_pytests(tmp_path: Path) -> None:
+    result = run_command("--backend", "docker", cwd=tmp_path)
+    assert result.returncode == 4  # pytest's usage error
+    assert "docker backend is not available yet" in result.stderr
