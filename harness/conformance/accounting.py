@@ -192,3 +192,19 @@ def account(
         untyped=tuple(untyped),
         windows=tuple(windows),
     )
+
+
+def p95_counting_failures(results: Sequence[CallResult]) -> float:
+    """Nearest-rank p95 of connect latency where a failed call counts as infinitely slow.
+
+    CallStats' percentiles are over connected calls only (the overview's definition);
+    under chaos a run must not look fast by losing its slow calls, so a batch whose p95
+    falls on a failure has an infinite p95.
+    """
+    latencies = sorted(
+        r.connect_ms if r.connected and r.connect_ms is not None else float("inf") for r in results
+    )
+    if not latencies:
+        return float("inf")
+    rank = max(1, -(-95 * len(latencies) // 100))
+    return latencies[rank - 1]

@@ -1,0 +1,186 @@
+"""Outages and slow infrastructure: Redis slow or failing, a DC paused, an edge cut, slow DNS.
+
+A fault that makes calls fail must make them fail *typed* and *inside its window*
+(SIG-12..14, STUN-32): each test runs calls while the fault is on, removes it, runs
+calls again, and accounts for every one against the fault log. Faults are undone by
+the ``ullc_faults`` fixture even when an assertion fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.client.result import CallOutcome, EventKind
+from harness.conformance.accounting import p95_counting_failures
+from harness.conformance.bounds import World, fallback_bound_ms
+from harness.faults.model import Stream
+from harness.faults.vocabulary import PartitionMode
+from harness.fixtures.calls import CallRunner
+from harness.fixtures.faults import Faults
+from harness.fixtures.target_session import RunningTarget
+from harness.signaling.messages import ErrorCode
+from suites.chaos.conftest import Accountant
+
+pytestmark = pytest.mark.chaos
+
+DURING_CALLS = 4
+"""Calls placed while an outage is on: each may take the signaling timeout (SIG-13)."""
+AFTER_CALLS = 8
+"""Calls after the fault is undone: all must connect."""
+
+
+def _expected_outage_errors() -> set[str]:
+    # What a DC or store outage may be reported as (SIG-12): no DC could take it, the DC
+    # did not answer in time, or the DC failed inside.
+    return {
+        f"{CallOutcome.SIGNALING_ERROR.value}({code.value})"
+        for code in (ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT, ErrorCode.INTERNAL)
+    } | {CallOutcome.SIGNALING_TIMEOUT.value, CallOutcome.MEDIA_TIMEOUT.value}
+
+
+@pytest.mark.requirements("SESS-2", "SESS-7", "SIG-11", "RACE-3")
+def test_slow_redis_stays_under_budget(
+    world: World,
+    ullc_faults: Faults,
+    ullc_calls: CallRunner,
+    ullc_budget_ms: int,
+    accounted: Accountant,
+) -> None:
+    # Every store and every lookup waits one extra KV round trip of 2 x (this) ms.
+    slow_ms = world.pacing_ms
+    with ullc_faults.latency(f"dc-kv.{world.dc}", slow_ms, stream=Stream.BOTH):
+        batch = ullc_calls.run(label=f"redis +{slow_ms:g} ms each way")
+
+    accounted(batch.results, expected_calls=batch.stats.calls)
+    assert p95_counting_failures(batch.results) < ullc_budget_ms, batch.stats.table()
+    # The store sits on the critical path (SIG-11): connect pays at least one KV round trip.
+    assert batch.stats.p50_ms is not None
+    assert batch.stats.p50_ms >= world.media_rtt_ms + 2 * slow_ms, batch.stats.table()
+
+
+@pytest.mark.parametrize("how", ["partition", "reset"])
+@pytest.mark.requirements("SIG-12", "SIG-13", "SIG-14", "SESS-2", "STUN-32")
+def test_failing_redis_fails_calls_typed_and_recovers(
+    how: str,
+    world: World,
+    ullc_target: RunningTarget,
+    ullc_faults: Faults,
+    ullc_calls: CallRunner,
+    accounted: Accountant,
+) -> None:
+    link = f"dc-kv.{world.dc}"
+    fault = ullc_faults.partition(link) if how == "partition" else ullc_faults.reset(link)
+    with fault:
+        during = ullc_calls.run(DURING_CALLS, label=f"redis {how}")
+    after = ullc_calls.run(AFTER_CALLS, label="redis healed")
+
+    accounted([*during.results, *after.results], expected_calls=DURING_CALLS + AFTER_CALLS)
+    # Nothing can store a session: every call during the fault fails, as SIG-12 names it.
+    assert during.stats.connected == 0, during.stats.table()
+    assert set(during.stats.failures) <= _expected_outage_errors(), during.stats.table()
+    # SIG-13: the gateway answers within its timeout even though the DC cannot store.
+    limit_ms = ullc_target.target.limits.signaling_timeout_ms + world.media_rtt_ms
+    slow = [r.response_ms for r in during.results if (r.response_ms or 0) > limit_ms]
+    assert not slow, f"answers later than {limit_ms:g} ms: {slow}"
+    assert after.stats.failed == 0, after.stats.table()
+
+
+@pytest.mark.requirements("SIG-12", "SIG-13", "SIG-14", "STUN-32", "CTL-5")
+def test_dc_paused_fails_calls_typed_and_resumed_dc_serves(
+    world: World,
+    ullc_target: RunningTarget,
+    ullc_faults: Faults,
+    ullc_calls: CallRunner,
+    accounted: Accountant,
+) -> None:
+    with ullc_faults.pause(world.dc):
+        during = ullc_calls.run(DURING_CALLS, label=f"{world.dc} paused")
+    after = ullc_calls.run(AFTER_CALLS, label=f"{world.dc} resumed")
+
+    accounted([*during.results, *after.results], expected_calls=DURING_CALLS + AFTER_CALLS)
+    assert during.stats.connected == 0, during.stats.table()
+    assert set(during.stats.failures) <= _expected_outage_errors(), during.stats.table()
+    limit_ms = ullc_target.target.limits.signaling_timeout_ms + world.media_rtt_ms
+    late = [r.response_ms for r in during.results if (r.response_ms or 0) > limit_ms]
+    assert not late, f"SIG-13: answers later than {limit_ms:g} ms: {late}"
+    assert after.stats.failed == 0, after.stats.table()
+
+
+@pytest.mark.requirements("FB-1", "FB-2", "FB-4", "FB-5")
+def test_routed_edge_port_partitioned_falls_back_within_bound(
+    world: World,
+    ullc_target: RunningTarget,
+    ullc_faults: Faults,
+    ullc_calls: CallRunner,
+    accounted: Accountant,
+) -> None:
+    # The checks to the routed port vanish; session.created's media address (the edge's
+    # port pinned to the DC, FB-1) is another link and still carries them.
+    with ullc_faults.partition(f"client-edge.{world.edge}"):
+        batch = ullc_calls.run(label="routed edge port cut")
+
+    accounted(batch.results, expected_calls=batch.stats.calls)
+    media_rtt = ullc_target.media_rtt_ms(world.dc)
+    assert media_rtt is not None
+    bound_ms = fallback_bound_ms(media_rtt, world.pacing_ms)
+    stats = batch.stats
+    assert stats.failed == 0, stats.table()
+    assert stats.fallbacks == stats.calls, stats.table()
+    recoveries = sorted(r.recovery_ms for r in batch.results if r.recovery_ms is not None)
+    assert len(recoveries) == stats.calls
+    p95_recovery = recoveries[-(-95 * len(recoveries) // 100) - 1]
+    assert p95_recovery <= bound_ms, (
+        f"FB-5 bound RTT_media + 2 Tp + 50 = {bound_ms:g} ms, p95 recovery {p95_recovery:.1f} ms"
+    )
+
+
+@pytest.mark.requirements("SIG-14", "STUN-32", "FB-3")
+def test_edge_partitioned_fails_calls_typed_and_healed_edge_serves(
+    world: World,
+    ullc_target: RunningTarget,
+    ullc_faults: Faults,
+    ullc_calls: CallRunner,
+    accounted: Accountant,
+) -> None:
+    # Every link of the edge: its routed port, its pinned ports and its DC links.
+    links = [
+        name
+        for name in ullc_faults.links
+        if name.startswith(f"client-edge.{world.edge}") or name.startswith(f"edge-dc.{world.edge}.")
+    ]
+    faults = [ullc_faults.partition(name, PartitionMode.BLACKHOLE) for name in links]
+    during = ullc_calls.run(DURING_CALLS, label=f"{world.edge} partitioned")
+    for fault in reversed(faults):
+        fault.remove()
+    after = ullc_calls.run(AFTER_CALLS, label=f"{world.edge} healed")
+
+    accounted([*during.results, *after.results], expected_calls=DURING_CALLS + AFTER_CALLS)
+    # Signaling still works, media has no way in: the call deadline ends each call typed.
+    assert during.stats.connected == 0, during.stats.table()
+    assert set(during.stats.failures) == {CallOutcome.MEDIA_TIMEOUT.value}, during.stats.table()
+    assert after.stats.failed == 0, after.stats.table()
+
+
+@pytest.mark.requirements("SIG-5", "RACE-1", "SIG-14")
+def test_slow_dns_stays_under_budget(
+    world: World,
+    ullc_faults: Faults,
+    ullc_calls: CallRunner,
+    ullc_budget_ms: int,
+    accounted: Accountant,
+) -> None:
+    # A slow resolver delays both paths alike: checks and session.create wait for the
+    # edge IP (SIG-5), so a call that asks the resolver shifts by the extra DNS round trip.
+    # A client reuses the answer while its TTL lasts (SIG-5), so only first calls ask.
+    extra_ms = 2 * world.pacing_ms
+    with ullc_faults.latency("client-dns", extra_ms, stream=Stream.BOTH):
+        batch = ullc_calls.run(label=f"dns +{extra_ms:g} ms each way")
+
+    accounted(batch.results, expected_calls=batch.stats.calls)
+    assert p95_counting_failures(batch.results) < ullc_budget_ms, batch.stats.table()
+    asked = [r for r in batch.results if any(e.kind is EventKind.DNS_SENT for e in r.timeline)]
+    assert asked, "no call asked the resolver: the fault was never exercised"
+    dns_rtt = 2 * (world.client_dns_ms + extra_ms)
+    floor_ms = world.media_rtt_ms + dns_rtt
+    too_fast = [r.connect_ms for r in asked if (r.connect_ms or 0) < floor_ms]
+    assert not too_fast, f"calls that asked DNS connected under {floor_ms:g} ms: {too_fast}"
