@@ -141,14 +141,14 @@ def test_unknown_capability_or_requirement_is_an_error(pytester: pytest.Pytester
         def test_capability():
             pass
 
-        @pytest.mark.requirements("FB-999")
+        @pytest.mark.requirements("NOPE-1")
         def test_requirement():
             pass
         """
     )
     result = pytester.runpytest()
     result.assert_outcomes(errors=2)
-    result.stdout.fnmatch_lines(["*'teleport'*is not a capability*", "*cites FB-999*"])
+    result.stdout.fnmatch_lines(["*'teleport'*is not a capability*", "*cites NOPE-1*"])
 
 
 def test_requirements_and_suite_land_in_the_evidence(pytester: pytest.Pytester) -> None:
