@@ -131,7 +131,8 @@ def render(results: dict[str, Any], path: Path) -> Path | None:
     panels = [
         (name, draw)
         for name, draw in (("ullc_vs_sequential", _cdf_panel), ("concurrency", _histogram_panel))
-        if name in results
+        # A section that errored has no numbers to draw.
+        if isinstance(results.get(name), dict) and "rtt_ms" in results[name]
     ]
     if not panels:
         return None
