@@ -143,7 +143,15 @@ def sweep(root: Path | None = None) -> list[PidRecord]:
                     os.kill(record.pid, signal.SIGKILL)
                 killed.append(record)
     # Keep the logs of recent dead runs for reading; drop the rest.
-    dead_runs.sort(key=lambda path: path.stat().st_mtime)
+    dead_runs.sort(key=_mtime)
     for run_dir in dead_runs[:-KEEP_DEAD_RUNS]:
         shutil.rmtree(run_dir, ignore_errors=True)
     return killed
+
+
+def _mtime(path: Path) -> float:
+    # Another runner's sweep may remove a dead run between our listing and this stat.
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
