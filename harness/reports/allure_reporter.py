@@ -83,7 +83,11 @@ CATEGORIES: list[dict[str, Any]] = [
         "name": "Fallback failure",
         "description": "a call whose routes diverged did not recover (specs/fallback.md)",
         "matchedStatuses": ["failed"],
-        "messageRegex": r"(?is).*(\bfall ?back\b|\bFB-\d+).*",
+        # Not the bare word: CallStats.table() in many messages lists "fallbacks" rows.
+        "messageRegex": (
+            r"(?is).*(\bFB-\d+|fall ?back (fail|did not|never|timed out)"
+            r"|did not (fall ?back|recover)|not recover).*"
+        ),
     },
     {
         "name": "Protocol violation",

@@ -8,8 +8,8 @@ test count, saves a screenshot, then opens one test with a plot and a timeline
 and saves a second screenshot with them expanded. Chromium, ChromeDriver and
 the HTTP server are stopped in ``finally``, also on failure.
 
-``--expect-tests`` defaults to the number of ``*-result.json`` in ``--results``
-(each is one test of the run), so the check compares the page with the data.
+``--expect-tests`` defaults to the number of tests in ``--results`` (distinct
+``historyId`` of its ``*-result.json``), so the check compares the page with the data.
 """
 
 from __future__ import annotations
@@ -69,8 +69,19 @@ class CheckResult:
 
 
 def count_results(results: Path) -> int:
-    """Tests in an Allure results dir: one ``*-result.json`` per test."""
-    return len(list(results.glob("*-result.json")))
+    """Tests an Allure report of ``results`` shows: distinct ``historyId`` of ``*-result.json``.
+
+    A results dir that several runs wrote into holds one file per test per run;
+    Allure shows each test once (the others become its retries), so count tests.
+    """
+    seen: set[str] = set()
+    for path in results.glob("*-result.json"):
+        try:
+            case = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        seen.add(str(case.get("historyId") or case.get("uuid") or path.name))
+    return len(seen)
 
 
 def find_browser() -> tuple[str, str]:
@@ -235,7 +246,11 @@ def _await(driver: WebDriver, script: str, what: str, timeout: float = 30) -> An
 
 
 def _test_with_plots(report: Path) -> str | None:
-    """uid of a test case that has a PNG and an SVG attachment (for the second screenshot)."""
+    """uid of a test case with a PNG and an SVG attachment, a failed one first if any.
+
+    The second screenshot is what a reader of a red CI run wants to see.
+    """
+    found: list[tuple[bool, str]] = []
     for path in sorted((report / "data" / "test-cases").glob("*.json")):
         case = json.loads(path.read_text(encoding="utf-8"))
         kinds: set[str] = set()
@@ -250,8 +265,8 @@ def _test_with_plots(report: Path) -> str | None:
             for node in value if isinstance(value, list) else [value] if value else []:
                 collect(node)
         if {"image/png", "image/svg+xml"} <= kinds:
-            return str(case["uid"])
-    return None
+            found.append((case.get("status") not in ("failed", "broken"), str(case["uid"])))
+    return min(found)[1] if found else None
 
 
 _OPEN_IMAGES = """
