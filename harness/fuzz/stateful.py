@@ -1,0 +1,231 @@
+"""Stateful fuzzing of call and fault sequences (Hypothesis ``RuleBasedStateMachine``).
+
+The machine places calls while it switches faults on and off, pauses and resumes DCs,
+swaps latency-map versions and forges checks, in sequences Hypothesis chooses and
+shrinks. Invariants, after every step:
+
+- every call ended with a typed :class:`~harness.client.result.CallOutcome` (SIG-14);
+- no forged or unauthenticated check was ever answered with a success (STUN-45, SESS-5);
+- a call placed while no fault was active connected under the budget (ROUTE-7, FB-2:
+  a swapped map is repaired by fallback, so it does not excuse a failure).
+
+The machine drives a :class:`CallWorld`, a Protocol, so it runs against anything that
+can place a call and switch faults; ``suites/fuzz`` adapts the plugin's fixtures to it.
+
+Profiles (registered on import, so ``-p harness.fuzz.stateful`` makes them selectable
+with ``--hypothesis-profile``): ``ullc-fuzz`` (default of the suites: few examples) and
+``ullc-deep`` (many examples, longer sequences; CI runs it under the ``slow`` marker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from harness.client.result import CallOutcome, CallResult
+
+FUZZ_PROFILE = "ullc-fuzz"
+DEEP_PROFILE = "ullc-deep"
+
+# deadline: a call takes a network round trip, timing is the suites' business;
+# database: replay comes from the run's seed, not from a local example database.
+_BASE = settings(
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.filter_too_much,
+    ],
+)
+settings.register_profile(FUZZ_PROFILE, _BASE, max_examples=8, stateful_step_count=10)
+settings.register_profile(DEEP_PROFILE, _BASE, max_examples=200, stateful_step_count=20)
+
+
+STATEFUL_EXAMPLES = {FUZZ_PROFILE: 3, DEEP_PROFILE: 25}
+"""Sequences per run: each step may wait out a signaling timeout, so fewer than the profile's."""
+
+
+def fuzz_settings(profile: str | None = None) -> settings:
+    """The settings of ``profile`` (default: ``ullc-fuzz``), for ``@settings(...)``."""
+    return settings.get_profile(profile or FUZZ_PROFILE)
+
+
+class LinkFault(StrEnum):
+    """What the machine may do to a link (a subset of the fault vocabulary)."""
+
+    LATENCY = "latency"
+    LOSS = "loss"
+    PARTITION = "partition"
+
+
+class Switch(Protocol):
+    """A fault that is on until removed (harness.faults.vocabulary.Fault fits)."""
+
+    def remove(self) -> None: ...
+
+
+class CallWorld(Protocol):
+    """What the machine needs of a target; ``suites/fuzz`` adapts the fixtures to it."""
+
+    budget_ms: float
+    udp_links: Sequence[str]
+    tcp_links: Sequence[str]
+    dcs: Sequence[str]
+
+    def place_call(self) -> CallResult: ...
+
+    def link_fault(self, link: str, kind: LinkFault) -> Switch: ...
+
+    def pause(self, dc: str) -> Switch: ...
+
+    def route_all(self, component: str, dc: str) -> None:
+        """Make ``component`` (``gateway`` or an edge) route every edge to ``dc``."""
+
+    def restore_maps(self) -> None: ...
+
+    def forged_check_succeeds(self) -> bool:
+        """Send a check signed with a wrong password to a live session's edge; True if a
+        success came back (which must never happen)."""
+
+
+@dataclass
+class Ledger:
+    """What happened in one run of the machine, for the invariants and the report."""
+
+    calls: list[tuple[CallResult, bool]] = field(default_factory=list)
+    """Each call with whether a fault was active while it ran."""
+    forged_successes: int = 0
+    steps: list[str] = field(default_factory=list)
+
+
+def call_fault_machine(
+    world: CallWorld, ledger: Ledger | None = None
+) -> type[RuleBasedStateMachine]:
+    """A machine class bound to ``world`` (Hypothesis instantiates it without arguments)."""
+    record = ledger if ledger is not None else Ledger()
+    links = [*world.udp_links, *world.tcp_links]
+
+    class CallFaultMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.faults: dict[str, Switch] = {}
+            self.paused: dict[str, Switch] = {}
+            self.diverged = False
+
+        @property
+        def faulty(self) -> bool:
+            return bool(self.faults or self.paused)
+
+        @rule()
+        def place_call(self) -> None:
+            faulty_before = self.faulty
+            result = world.place_call()
+            record.calls.append((result, faulty_before or self.faulty))
+            record.steps.append(f"call -> {result.failure or 'connected'}")
+
+        @precondition(lambda self: len(self.faults) < 2)
+        @rule(link=st.sampled_from(links), kind=st.sampled_from(list(LinkFault)))
+        def apply_link_fault(self, link: str, kind: LinkFault) -> None:
+            if link in self.faults:
+                return
+            if kind is LinkFault.LOSS and link not in world.udp_links:
+                kind = LinkFault.LATENCY  # TCP retransmits: loss there is latency
+            self.faults[link] = world.link_fault(link, kind)
+            record.steps.append(f"{kind} on {link}")
+
+        @precondition(lambda self: bool(self.faults))
+        @rule(data=st.data())
+        def remove_link_fault(self, data: st.DataObject) -> None:
+            link = data.draw(st.sampled_from(sorted(self.faults)))
+            self.faults.pop(link).remove()
+            record.steps.append(f"healed {link}")
+
+        @precondition(lambda self: not self.paused)
+        @rule(dc=st.sampled_from(list(world.dcs)))
+        def pause_dc(self, dc: str) -> None:
+            self.paused[dc] = world.pause(dc)
+            record.steps.append(f"paused {dc}")
+
+        @precondition(lambda self: bool(self.paused))
+        @rule()
+        def resume_dc(self) -> None:
+            for dc in list(self.paused):
+                self.paused.pop(dc).remove()
+                record.steps.append(f"resumed {dc}")
+
+        @rule(component=st.sampled_from(["gateway", "edges"]), dc=st.sampled_from(list(world.dcs)))
+        def swap_map(self, component: str, dc: str) -> None:
+            world.route_all(component, dc)
+            self.diverged = True
+            record.steps.append(f"{component} -> all-to-{dc}")
+
+        @precondition(lambda self: self.diverged)
+        @rule()
+        def restore_maps(self) -> None:
+            world.restore_maps()
+            self.diverged = False
+            record.steps.append("maps restored")
+
+        @rule()
+        def forge_check(self) -> None:
+            if world.forged_check_succeeds():
+                record.forged_successes += 1
+            record.steps.append("forged check")
+
+        @invariant()
+        def every_call_ends_typed(self) -> None:
+            for result, _ in record.calls:
+                assert isinstance(result.outcome, CallOutcome), result
+                assert result.connected or result.detail, f"{result.failure} without detail"
+
+        @invariant()
+        def no_success_without_auth(self) -> None:
+            assert record.forged_successes == 0, "a forged check was answered with a success"
+
+        @invariant()
+        def calls_without_faults_connect_under_budget(self) -> None:
+            for result, faulty in record.calls:
+                if faulty:
+                    continue
+                assert result.connected, (
+                    f"no fault was active, yet the call ended {result.failure}: {result.detail}\n"
+                    f"steps: {record.steps}"
+                )
+                assert result.connect_ms is not None
+                assert result.connect_ms < world.budget_ms, (result.connect_ms, record.steps)
+
+        def teardown(self) -> None:
+            for switch in [*self.faults.values(), *self.paused.values()]:
+                switch.remove()
+            self.faults.clear()
+            self.paused.clear()
+            if self.diverged:
+                world.restore_maps()
+
+    return CallFaultMachine
+
+
+def failed_calls(ledger: Ledger) -> list[CallResult]:
+    return [result for result, _ in ledger.calls if not result.connected]
+
+
+__all__ = [
+    "DEEP_PROFILE",
+    "FUZZ_PROFILE",
+    "STATEFUL_EXAMPLES",
+    "CallOutcome",
+    "CallWorld",
+    "Ledger",
+    "LinkFault",
+    "call_fault_machine",
+    "failed_calls",
+    "fuzz_settings",
+]

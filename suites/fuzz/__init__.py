@@ -1,0 +1,1 @@
+"""Fuzzing: hostile datagrams, malformed signaling, call and fault sequences (STUN, SIG, SESS)."""
