@@ -41,3 +41,11 @@ class UnknownComponentError(UsageError):
 
     The message lists the valid names (``stack.components()``).
     """
+
+
+class UnknownDefectError(UsageError):
+    """A defect name (``ULLC_REFERENCE_DEFECTS`` or a ``defects`` argument) that does not exist.
+
+    Use the names the hint lists, comma-separated, or unset the variable
+    (see harness/stack/defects.py).
+    """

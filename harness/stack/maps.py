@@ -20,6 +20,25 @@ def true_map(plan: Plan) -> LatencyMap:
     return _build(plan, TRUE_MAP_VERSION, {})
 
 
+STALE_MAP_VERSION = "stale"
+
+
+def stale_map(plan: Plan) -> LatencyMap:
+    """A map on which every edge's nearest DC is the next DC after its true one.
+
+    Only for Defect.GATEWAY_ON_OTHER_MAP: the gateway boots on it while the edges
+    run the true map, so every ULLC call's bet misses (ROUTE-7).
+    """
+    topology = plan.topology
+    dcs = sorted(topology.dcs)
+    overrides = {}
+    for edge in topology.edges:
+        table = topology.latency.edge_dc[edge]
+        nearest = min(sorted(table), key=lambda dc: table[dc])
+        overrides[edge] = {dcs[(dcs.index(nearest) + 1) % len(dcs)]: 0.0}
+    return _build(plan, STALE_MAP_VERSION, overrides)
+
+
 def latency_maps(plan: Plan) -> dict[str, LatencyMap]:
     """Every version a stack knows, by name.
 

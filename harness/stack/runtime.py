@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.stack.defects import Defect
 from harness.stack.plan import Address, Component, Plan
 
 
@@ -20,6 +21,8 @@ class ComponentContext:
     plan: Plan
     component: Component
     run_dir: Path
+    defects: frozenset[Defect] = frozenset()
+    """Bugs planted on purpose (harness self-test, harness/stack/defects.py); empty normally."""
     log: logging.Logger = field(init=False)
     stop: asyncio.Event = field(init=False)
 

@@ -2,6 +2,9 @@
 
 HTTP in (from the DC's request handler), UDP in (from the DC's media ingress,
 each datagram prefixed with a PROXY v2 header carrying the client's address).
+Checks are answered by :func:`harness.protocol.ice_responder.decide`, the
+executable form of specs/stun.md, so the reference stack and the conformance
+suite read the rules the same way.
 """
 
 from __future__ import annotations
@@ -16,8 +19,12 @@ from aiohttp import web
 
 from harness.errors import ProtocolError
 from harness.faults.proxy_protocol import decode_v2
-from harness.stack import ice_lite
+from harness.protocol.ice_responder import Decision, decide, ingress_ufrag
+from harness.protocol.stun_attributes import AttributeType, encode_address
+from harness.protocol.stun_message import Method, encode_message
+from harness.protocol.stun_wire import MessageClass
 from harness.stack.control import error_response, start_site
+from harness.stack.defects import Defect
 from harness.stack.plan import Address, BotPlan
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp, format_address
 from harness.stack.sessions import MEDIA_KEY_PREFIX, SESSIONS_CHANNEL, SessionRecord, session_key
@@ -31,10 +38,13 @@ return 0
 """
 
 
+ANSWERED_MEMORY = 4096  # only with Defect.ANSWERS_EACH_TRANSACTION_ONCE
+
+
 @dataclass
 class _Session:
     session_id: str
-    credentials: ice_lite.BotCredentials
+    bot_pwd: str
     expires_at: float
 
 
@@ -50,6 +60,8 @@ class Bot:
         )
         self.sessions: dict[str, _Session] = {}
         self.outcomes: collections.Counter[str] = collections.Counter()
+        self.defects = ctx.defects
+        self.answered: collections.OrderedDict[bytes, None] = collections.OrderedDict()
 
     # -- session creation (HTTP from the request handler) ---------------------------------
     async def create(self, request: web.Request) -> web.Response:
@@ -63,11 +75,10 @@ class Bot:
             created_ms=int(time.time() * 1000),
         )
         # Learn the session before it is visible: a released check may arrive at once.
-        credentials = ice_lite.BotCredentials(bot_ufrag, str(body["bot_pwd"]), record.client_ufrag)
         previous = self.sessions.get(bot_ufrag)
         try:
             self.sessions[bot_ufrag] = _Session(
-                record.session_id, credentials, time.monotonic() + self.ttl_ms / 1000
+                record.session_id, str(body["bot_pwd"]), time.monotonic() + self.ttl_ms / 1000
             )
             # SESS-2 store (NX: SIG-7's conflict) and the SESS-7 publish that releases
             # held checks (RACE-3), in one KV round trip.
@@ -115,12 +126,12 @@ class Bot:
         return web.json_response({"media": body["media"]})
 
     async def health(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {"component": self.ctx.name, "role": "bot", "status": "ok", **self.outcomes}
-        )
+        body = {"component": self.ctx.name, "role": "bot", "status": "ok"}
+        return web.json_response({**body, "checks": dict(self.outcomes)})
 
     # -- checks (UDP from the ingress) ------------------------------------------------------
-    def lookup(self, bot_ufrag: str) -> ice_lite.BotCredentials | None:
+    def password_of(self, bot_ufrag: str) -> str | None:
+        """decide()'s session lookup (SESS-1): the bot ice-pwd of a live session."""
         session = self.sessions.get(bot_ufrag)
         if session is None:
             return None
@@ -128,7 +139,7 @@ class Bot:
             # SESS-6: an expired session is as good as unknown.
             del self.sessions[bot_ufrag]
             return None
-        return session.credentials
+        return session.bot_pwd
 
     def on_datagram(self, endpoint: UdpEndpoint, data: bytes, source: Address) -> None:
         try:
@@ -137,10 +148,55 @@ class Bot:
             self.outcomes["discard-bad-proxy-header"] += 1
             return
         client = header.src if header is not None and header.src is not None else source
-        result = ice_lite.answer(payload, client, self.lookup)
-        self.outcomes[result.outcome.value] += 1
-        if result.data is not None:
-            endpoint.sendto(result.data, source)
+        if self.defects and self._defective_answer(endpoint, payload, client, source):
+            return
+        decision = decide(payload, client, self.password_of)
+        # Counted by rule ID (never the password) for /health and the logs.
+        self.outcomes[decision.requirement] += 1
+        if decision.response is not None:
+            endpoint.sendto(self._encoded(decision), source)
+
+    # -- deliberate defects (harness self-test, harness/stack/defects.py) ----------------------
+    def _defective_answer(
+        self, endpoint: UdpEndpoint, payload: bytes, client: Address, source: Address
+    ) -> bool:
+        """True when a planted bug handled (or swallowed) the datagram instead of decide()."""
+        if Defect.ANSWERS_EACH_TRANSACTION_ONCE in self.defects:
+            # The bug: "duplicate suppression" of retransmissions, as if Binding had state.
+            transaction_id = payload[8:20]
+            if transaction_id in self.answered:
+                self.outcomes["defect-duplicate-dropped"] += 1
+                return True
+            self.answered[transaction_id] = None
+            if len(self.answered) > ANSWERED_MEMORY:
+                self.answered.popitem(last=False)
+        if Defect.INGRESS_IGNORES_INTEGRITY in self.defects:
+            # The bug: "the ingress found the session, so the check is ours": sign a
+            # success for any Binding request naming a session, MESSAGE-INTEGRITY unread.
+            ufrag = ingress_ufrag(payload)
+            password = self.password_of(ufrag) if ufrag is not None else None
+            if password is not None:
+                transaction_id = payload[8:20]
+                response = encode_message(
+                    Method.BINDING,
+                    MessageClass.SUCCESS,
+                    transaction_id,
+                    [(AttributeType.XOR_MAPPED_ADDRESS,
+                      encode_address(*client, xor_with=transaction_id))],
+                    integrity_key=password.encode(),
+                )  # fmt: skip
+                self.outcomes["defect-unverified-success"] += 1
+                endpoint.sendto(response, source)
+                return True
+        return False
+
+    def _encoded(self, decision: Decision) -> bytes:
+        assert decision.response is not None
+        if Defect.NO_FINGERPRINT in self.defects:
+            # The bug: an encoder configured without FINGERPRINT (the last 8 bytes).
+            body = decision.response[:-8]
+            return body[:2] + (len(body) - 20).to_bytes(2, "big") + body[4:]
+        return decision.response
 
     async def sweep(self) -> None:
         while True:

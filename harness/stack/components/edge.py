@@ -19,6 +19,7 @@ from aiohttp import web
 from harness.errors import ProtocolError
 from harness.faults.proxy_protocol import decode_v2, encode_v2
 from harness.stack.control import MapHolder, control_routes, start_site
+from harness.stack.defects import Defect
 from harness.stack.maps import true_map
 from harness.stack.plan import MEDIA_PORT, Address
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp
@@ -62,6 +63,9 @@ class Edge:
         if flow is None:
             flow = self._open_flow(key, client)
         flow.last = time.monotonic()
+        if Defect.EDGE_FORGETS_CLIENT_ADDRESS in self.ctx.defects:
+            # The bug: the relay names its own socket as the source, as a NAT would.
+            client = flow.endpoint.address
         flow.endpoint.sendto(
             encode_v2(client, (self.public_ip, port)) + payload, flow_target(self, dc)
         )

@@ -33,7 +33,8 @@ from harness.signaling import (
     validate,
 )
 from harness.stack.control import MapHolder, control_routes, start_site
-from harness.stack.maps import true_map
+from harness.stack.defects import Defect
+from harness.stack.maps import stale_map, true_map
 from harness.stack.plan import GATEWAY_PATH, SIGNALING_TIMEOUT_S
 from harness.stack.runtime import ComponentContext
 
@@ -44,7 +45,9 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 class Gateway:
     def __init__(self, ctx: ComponentContext) -> None:
         self.ctx = ctx
-        self.maps = MapHolder(true_map(ctx.plan))
+        # Defect.GATEWAY_ON_OTHER_MAP: a deploy that left the gateway on another version.
+        on_other_map = Defect.GATEWAY_ON_OTHER_MAP in ctx.defects
+        self.maps = MapHolder(stale_map(ctx.plan) if on_other_map else true_map(ctx.plan))
         self.http: aiohttp.ClientSession | None = None
         self.answered = 0
 
@@ -139,7 +142,12 @@ class Gateway:
             map_version=latency_map.version,
             bot=BotCredentials.from_json(reply["bot"]) if "bot" in reply else None,
         )
-        return created.to_json()
+        response = created.to_json()
+        if Defect.RESPONSE_WITHOUT_DC_LOCATION in self.ctx.defects:
+            # The bug: the DC's location treated as internal and stripped at the edge of
+            # the API, leaving a client whose bet lost nowhere to fall back to.
+            del response["dc"], response["media"]
+        return response
 
     def _error(
         self, code: ErrorCode, message: str, request: SessionCreateRequest

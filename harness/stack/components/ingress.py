@@ -18,7 +18,9 @@ import redis.asyncio as aioredis
 
 from harness.errors import ProtocolError
 from harness.faults.proxy_protocol import decode_v2, encode_v2
-from harness.stack.ice_lite import bot_ufrag_of
+from harness.protocol.ice import build_binding_error
+from harness.protocol.ice_responder import ingress_ufrag
+from harness.stack.defects import Defect
 from harness.stack.plan import Address
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp, parse_address
 from harness.stack.sessions import SESSIONS_CHANNEL, SessionRecord, session_key
@@ -65,6 +67,7 @@ class Ingress:
         self.flows: dict[tuple[Address, Address], _Flow] = {}
         self.counters: collections.Counter[str] = collections.Counter()
         self.listener: UdpEndpoint | None = None
+        self.defects = ctx.defects
 
     # -- packet path ------------------------------------------------------------------------
     def on_datagram(self, data: bytes, source: Address) -> None:
@@ -74,10 +77,10 @@ class Ingress:
             self.counters["discard-bad-proxy-header"] += 1
             return
         client = header.src if header is not None and header.src is not None else source
-        ufrag = bot_ufrag_of(payload)
+        # STUN-40..42 and SESS-3 (no readable USERNAME): dropped here, before any lookup.
+        ufrag = ingress_ufrag(payload)
         if ufrag is None:
-            # SESS-3: no parseable USERNAME -> discarded here.
-            self.counters["discard-no-username"] += 1
+            self.counters["discard-not-a-check"] += 1
             return
         # Re-encode so the bot always gets exactly one header with the client's address.
         framed = encode_v2(client, self.address) + payload
@@ -115,6 +118,8 @@ class Ingress:
         items = self.pending.pop(ufrag, [])
         if found is None:
             for item in items:
+                if Defect.WRONG_DC_ANSWERS_401 in self.defects:
+                    self._answer_401(item)
                 self.hold(ufrag, item)
             return
         self.cache[ufrag] = found
@@ -122,6 +127,10 @@ class Ingress:
             self.forward(found[0], item)
 
     def hold(self, ufrag: str, item: _Held) -> None:
+        if Defect.NO_SESSION_HOLD in self.defects:
+            # The bug: "no session, no answer" applied at once, without RACE-3's hold.
+            self.counters["defect-dropped-unheld"] += 1
+            return
         queue = self.held.get(ufrag)
         if queue is None:
             queue = self.held[ufrag] = collections.deque()
@@ -164,6 +173,14 @@ class Ingress:
             )
         else:
             del self.held[ufrag]
+
+    def _answer_401(self, item: _Held) -> None:
+        """Defect.WRONG_DC_ANSWERS_401: plain RFC 8489 §9.1.3 for an unknown USERNAME,
+        where ULLC asks for silence (STUN-44)."""
+        _, payload = decode_v2(item.data)
+        assert self.listener is not None
+        self.listener.sendto(build_binding_error(payload, 401), item.source)
+        self.counters["defect-answered-401"] += 1
 
     def on_published(self, ufrag: str) -> None:
         now = time.monotonic()

@@ -24,11 +24,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from harness.stack.defects import DEFECTS_ENV, Defect, defects_from_env, describe
 from harness.stack.errors import (
     RedisServerMissingError,
     StackAddressInUseError,
@@ -106,6 +107,7 @@ class LocalBackend:
         seed: int = 0,
         run_root: Path | None = None,
         hops: bool = True,
+        defects: Iterable[Defect] | None = None,
     ) -> None:
         if topology is None:
             topology = default_topology()
@@ -116,6 +118,9 @@ class LocalBackend:
         self.seed = seed
         self.run_root = run_root or reaper.run_root()
         self.hops = hops
+        # Harness self-test only (harness/stack/defects.py): bugs planted on purpose.
+        # None reads ULLC_REFERENCE_DEFECTS, so a suite run can target a broken stack.
+        self.defects = defects_from_env() if defects is None else frozenset(defects)
         self.plan = Plan(topology, hops=hops)
         self.session = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
         self.run_dir = self.run_root / self.session
@@ -133,6 +138,13 @@ class LocalBackend:
         reaper.sweep(self.run_root)
         self._choose_network()
         self._prepare_run_dir(redis_server)
+        if self.defects:
+            # Loud on purpose: nobody should mistake a broken stack for the reference.
+            print(
+                f"ullc reference stack {self.session} runs with deliberate defects "
+                f"({DEFECTS_ENV}={describe(self.defects)}): a harness self-test, not the reference",
+                file=sys.stderr,
+            )
         env = {**os.environ, reaper.SESSION_ENV: self.session, "PYTHONUNBUFFERED": "1"}
         log = open(self.run_dir / "logs" / "supervisor.log", "ab")
         try:
@@ -195,6 +207,7 @@ class LocalBackend:
             "seed": self.seed,
             "hops": self.hops,
             "redis_server": redis_server,
+            "defects": sorted(d.value for d in self.defects),
         }
         (self.run_dir / "stack.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
         proxies = [link.proxy_json() for link in self.plan.links]
@@ -426,8 +439,17 @@ class LocalBackend:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pids[component], signum)
 
-    def kill(self, component: str) -> None:
+    def kill(self, component: str, timeout: float = 2.0) -> None:
+        """SIGKILL a component or group and return once it is dead (a zombie counts).
+
+        Waiting matters: a ``restart`` right after a bare signal could still see the
+        process alive on a loaded machine and skip it.
+        """
+        names = set(self._resolve(component))
         self._signal(component, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while names & set(self.pids()) and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def pause(self, component: str) -> None:
         self._signal(component, signal.SIGSTOP)
@@ -447,11 +469,13 @@ class LocalBackend:
             deadline = time.monotonic() + 2.0
             while not (self.run_dir / "exited" / name).exists() and time.monotonic() < deadline:
                 time.sleep(0.01)
+            # The dead process's ready marker must not pass for the new one's.
+            (self.run_dir / "ready" / name).unlink(missing_ok=True)
             self.process.stdin.write(f"restart {name}\n".encode())
             self.process.stdin.flush()
         deadline = time.monotonic() + timeout
         for name in names:
-            while self._probe(self.plan.component(name)) is not None:
+            while name not in self.pids() or self._probe(self.plan.component(name)) is not None:
                 if time.monotonic() > deadline:
                     raise StackStartError(f"{name} did not come back within {timeout:g} s")
                 time.sleep(0.01)
@@ -516,9 +540,14 @@ def start_local_stack(
     network: str | None = "auto",
     seed: int = 0,
     timeout: float = 15.0,
+    defects: Iterable[Defect] | None = None,
 ) -> Iterator[LocalBackend]:
-    """Start a local stack, wait until healthy, yield it, always tear it down."""
-    backend = LocalBackend(topology, network=network, seed=seed)
+    """Start a local stack, wait until healthy, yield it, always tear it down.
+
+    ``defects`` plants deliberate bugs (harness/stack/defects.py); None reads
+    ``ULLC_REFERENCE_DEFECTS``, which is unset, hence no defect, by default.
+    """
+    backend = LocalBackend(topology, network=network, seed=seed, defects=defects)
     try:
         backend.start()
         backend.wait_healthy(timeout)

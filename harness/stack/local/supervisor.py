@@ -6,7 +6,7 @@ a second on two cores; it is safe because the supervisor forks before any
 thread or event loop exists in it. Redis is exec'd from a fork.
 
 Protocol with the runner (all files in the run directory):
-- ``stack.json`` in: topology path, network, seed, redis-server path, session;
+- ``stack.json`` in: topology path, network, seed, redis-server path, session, defects;
 - ``pids/<name>.json`` out: pid + start time (the reaper's labels);
 - ``ready/<name>`` out, written by each component once it serves;
 - ``exited/<name>`` out: exit status of a component that ended;
@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.stack.defects import parse_defects
 from harness.stack.local import reaper
 from harness.stack.plan import Component, Plan, Role
 from harness.stack.runtime import ComponentContext
@@ -60,6 +61,7 @@ class Supervisor:
         self.session = str(self.spec["session"])
         topology = relocate(load_topology(Path(self.spec["topology"])), self.spec["network"])
         self.plan = Plan(topology, hops=bool(self.spec.get("hops", True)))
+        self.defects = parse_defects(self.spec.get("defects", []))
         self.children: dict[int, Component] = {}
         self.stopping = False
 
@@ -110,7 +112,7 @@ class Supervisor:
             datefmt="%H:%M:%S",
             force=True,
         )
-        ctx = ComponentContext(self.plan, component, self.run_dir)
+        ctx = ComponentContext(self.plan, component, self.run_dir, self.defects)
         if component.role is Role.HOP:
             return self._run_hop(ctx)
         module = importlib.import_module(COMPONENT_MODULES[component.role])

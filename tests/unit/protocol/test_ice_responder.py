@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stun_defects import (
     BOT,
     CHECK,
@@ -15,6 +17,7 @@ from stun_defects import (
     without,
 )
 
+from harness.fuzz.strategies.stun import malformed_datagrams, signed_ice_checks
 from harness.protocol.errors import CredentialError
 from harness.protocol.ice import (
     IceCredentials,
@@ -22,7 +25,7 @@ from harness.protocol.ice import (
     check_username,
     generate_credentials,
 )
-from harness.protocol.ice_responder import Outcome, decide
+from harness.protocol.ice_responder import Outcome, decide, ingress_ufrag
 from harness.protocol.stun_attributes import AttributeType, ErrorCode
 from harness.protocol.stun_checker import check_stun
 from harness.protocol.stun_integrity import short_term_key
@@ -129,3 +132,52 @@ def test_check_username_puts_the_bot_first_and_respects_the_cap() -> None:
 def test_credentials_outside_rfc_8839_are_refused(ufrag: str, pwd: str) -> None:
     with pytest.raises(CredentialError, match="RFC 8839"):
         IceCredentials(ufrag, pwd)
+
+
+def test_ingress_reads_the_bot_ufrag_of_a_check() -> None:
+    assert ingress_ufrag(CHECK) == BOT.ufrag
+    assert ingress_ufrag(check_with(FULL_CHECK, key=None)) == BOT.ufrag  # the bot answers 400
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("not STUN", b"\x16\x03\x01" + bytes(40)),
+        ("bad FINGERPRINT", flip(CHECK, len(CHECK) - 1)),
+        ("no FINGERPRINT", check_with(FULL_CHECK, fingerprint=False)),
+        ("no USERNAME", check_with(without(AttributeType.USERNAME))),
+        ("USERNAME without colon", check_with([(AttributeType.USERNAME, b"B0tUfrag")])),
+        ("USERNAME with empty bot half", check_with([(AttributeType.USERNAME, b":CliUfrag")])),
+        ("USERNAME not UTF-8", check_with([(AttributeType.USERNAME, b"\xff:x")])),
+    ],
+)
+def test_ingress_drops_what_has_no_bot_ufrag(name: str, data: bytes) -> None:
+    assert ingress_ufrag(data) is None, name
+
+
+def test_a_username_without_a_colon_names_no_session() -> None:
+    data = check_with([(AttributeType.USERNAME, BOT.ufrag.encode())])
+    assert run(data)[:2] == (Outcome.DISCARD, "STUN-44")
+
+
+def test_only_the_bot_half_of_username_names_the_session() -> None:
+    # RFC 8445 §7.3 checks the first value only; the password is what authenticates.
+    data = check_with([(AttributeType.USERNAME, f"{BOT.ufrag}:SomeoneElse".encode())])
+    assert run(data)[:2] == (Outcome.RESPOND, "STUN-48")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(malformed_datagrams(), signed_ice_checks().map(lambda c: c.data)))
+def test_ingress_passes_only_what_the_bot_would_judge_past_stun_42(data: bytes) -> None:
+    looked_up: list[str] = []
+
+    def lookup(ufrag: str) -> str | None:
+        looked_up.append(ufrag)
+        return None
+
+    decision = decide(data, CLIENT_ADDR, lookup)
+    ufrag = ingress_ufrag(data)
+    if decision.requirement in ("STUN-40", "STUN-41", "STUN-42"):
+        assert ufrag is None
+    if looked_up:
+        assert ufrag == looked_up[0]

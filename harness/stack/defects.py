@@ -1,0 +1,92 @@
+"""Deliberately broken variants of the reference stack: a self-test of the harness.
+
+A suite that passes against a stack with a known bug proves nothing, so each
+:class:`Defect` below is one realistic bug, planted at the place in the stack
+where such a bug would really live (the gateway's boot map, the bot's encoder,
+the ingress's hold...), and ``tests/variants/`` shows that at least one suite
+test fails against it while passing against the clean stack.
+
+Never active by default. Two ways to switch defects on:
+
+- from Python: ``start_local_stack(defects={Defect.NO_FINGERPRINT})`` or
+  ``LocalBackend(..., defects=...)``;
+- from the environment, for a whole pytest run of the suites without any
+  plugin change: ``ULLC_REFERENCE_DEFECTS=no-fingerprint,no-session-hold``
+  (member values or names, case-insensitive; read by :class:`LocalBackend`
+  whenever its ``defects`` argument is not given). ``ULLC_REFERENCE_DEFECTS=``
+  (empty) means none.
+
+A stack started with defects says so on stderr and in its ``stack.json``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from enum import Enum
+
+from harness.stack.errors import UnknownDefectError
+
+DEFECTS_ENV = "ULLC_REFERENCE_DEFECTS"
+
+
+class Defect(Enum):
+    GATEWAY_ON_OTHER_MAP = "gateway-on-other-map"
+    """The gateway boots with another latency map version than the edges: the bet
+    misses on every call (ROUTE-1, ROUTE-7)."""
+
+    INGRESS_IGNORES_INTEGRITY = "ingress-ignores-integrity"
+    """The bot trusts the ingress's ufrag lookup and signs a success for any check naming
+    its session, without verifying MESSAGE-INTEGRITY (STUN-45, SESS-5)."""
+
+    RESPONSE_WITHOUT_DC_LOCATION = "response-without-dc-location"
+    """The gateway strips ``dc`` and ``media`` from ``session.created``: no fallback
+    target (SIG-10, FB-1)."""
+
+    NO_FINGERPRINT = "no-fingerprint"
+    """The bot's responses carry no FINGERPRINT, so clients must discard them (STUN-8)."""
+
+    NO_SESSION_HOLD = "no-session-hold"
+    """The ingress drops checks for a not-yet-stored session instead of holding them
+    until the store: a won race costs a pacing interval (RACE-3)."""
+
+    EDGE_FORGETS_CLIENT_ADDRESS = "edge-forgets-client-address"
+    """The edge relays checks with its own relay socket as the source, so
+    XOR-MAPPED-ADDRESS names the edge, not the client (STUN-13, SESS-3)."""
+
+    ANSWERS_EACH_TRANSACTION_ONCE = "answers-each-transaction-once"
+    """The bot suppresses duplicate transaction IDs: a retransmitted check whose answer
+    was lost is never answered again (RACE-5, STUN-49)."""
+
+    WRONG_DC_ANSWERS_401 = "wrong-dc-answers-401"
+    """A DC without the session answers the check 401 as plain RFC 8489 §9.1.3 would,
+    instead of staying silent (STUN-44, SESS-4, FB-3)."""
+
+
+def parse_defects(names: Iterable[str]) -> frozenset[Defect]:
+    """Defects by value (``no-fingerprint``) or name (``NO_FINGERPRINT``), case-insensitive."""
+    by_key = {d.value: d for d in Defect} | {d.name.lower(): d for d in Defect}
+    found = set()
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            continue
+        defect = by_key.get(name.lower())
+        if defect is None:
+            raise UnknownDefectError(
+                f"no reference-stack defect named {name!r}",
+                hint=f"known defects: {', '.join(d.value for d in Defect)}",
+            )
+        found.add(defect)
+    return frozenset(found)
+
+
+def defects_from_env(environ: dict[str, str] | None = None) -> frozenset[Defect]:
+    """The defects ``ULLC_REFERENCE_DEFECTS`` asks for; none when it is unset or empty."""
+    value = (os.environ if environ is None else environ).get(DEFECTS_ENV, "")
+    return parse_defects(value.split(","))
+
+
+def describe(defects: Iterable[Defect]) -> str:
+    """``a,b`` in a stable order: the form ``ULLC_REFERENCE_DEFECTS`` takes."""
+    return ",".join(sorted(d.value for d in defects))
