@@ -204,9 +204,10 @@ class ReportPlugin:
         samples = [CallSample.from_json(row) for row in data.get("calls", [])]
         budget = data.get("budget_ms")
         self.summary.add(str(data["suite"]), samples, None if budget is None else float(budget))
-        for key in ("target", "seed"):
-            if data.get(key) is not None:
-                self.facts.setdefault(key, str(data[key]))
+        for key in ("target", "seed", "budget_ms"):
+            value = data.get(key)
+            if value is not None:
+                self.facts.setdefault(key, f"{value:g}" if isinstance(value, float) else str(value))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.summary.rows:
@@ -269,7 +270,11 @@ class ReportPlugin:
             "backend": str(_option(self.config, "backend") or "local"),
             "target": self.facts.get("target") or str(_option(self.config, "target") or reference),
             "seed": self.facts.get("seed") or str(_option(self.config, "seed") or "random"),
-            "budget_ms": str(_option(self.config, "budget_ms") or "target's connect_budget_ms"),
+            "budget_ms": str(
+                _option(self.config, "budget_ms")
+                or self.facts.get("budget_ms")
+                or "the target's connect_budget_ms"
+            ),
         }
 
         # Java properties: ':' '=' and '\' are special in keys and values.
