@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from harness.conformance.crafting import Crafted, Reply, Signing
 from harness.conformance.datagrams import Address, Exchange
-from harness.protocol.stun_attributes import AttributeType, ErrorCode
+from harness.protocol.stun_attributes import AttributeType, ErrorCode, TransportAddress
 from harness.protocol.stun_checker import CheckReport, Profile, check_stun
 from harness.protocol.stun_wire import MessageClass
 
@@ -168,7 +168,9 @@ def _unknown_listed(report: CheckReport, crafted: Crafted) -> list[str]:
 
 def _mapped_in(report: CheckReport, candidates: list[Address]) -> list[str]:
     for attr in report.attributes:
-        if attr.type == AttributeType.XOR_MAPPED_ADDRESS and hasattr(attr.value, "as_tuple"):
+        if attr.type == AttributeType.XOR_MAPPED_ADDRESS and isinstance(
+            attr.value, TransportAddress
+        ):
             got = attr.value.as_tuple()
             if not any(_same(got, c) for c in candidates):
                 return [f"STUN-13: XOR-MAPPED-ADDRESS {got} is none of {candidates}"]
