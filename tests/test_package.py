@@ -45,7 +45,7 @@ def test_plugin_markers_are_registered(pytester: pytest.Pytester) -> None:
         import pytest
 
         @pytest.mark.happy_path
-        @pytest.mark.requires_capability("control_api")
+        @pytest.mark.requires_capability("ullc")
         def test_marked():
             pass
         """
