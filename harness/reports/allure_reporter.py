@@ -160,6 +160,8 @@ class ReportPlugin:
         """Literal secrets of this run; fixtures may ``add()`` values they know are secret."""
         self.summary = RunSummary()
         self.started = time.time()
+        self.errors: list[str] = []
+        """Attachments that could not be made (listed in the terminal summary)."""
         self.facts: dict[str, str] = {}
         """environment.properties values seen in evidence (target, seed)."""
         configured = config.getoption("allure_report_dir", None)
@@ -182,25 +184,29 @@ class ReportPlugin:
             return
         budget = self._budget(evidence)
         self._learn_secrets()
-        setattr(
-            report,
-            REPORT_ATTRIBUTE,
-            {
-                "suite": suite_of(item.nodeid, evidence.suite),
-                "budget_ms": budget,
-                "target": evidence.target_name,
-                "seed": evidence.seed,
-                "calls": [CallSample.of(r).to_json() for r in evidence.results],
-            },
-        )
+        data: dict[str, Any] = {
+            "suite": suite_of(item.nodeid, evidence.suite),
+            "budget_ms": budget,
+            "target": evidence.target_name,
+            "seed": evidence.seed,
+            "calls": [CallSample.of(r).to_json() for r in evidence.results],
+        }
+        setattr(report, REPORT_ATTRIBUTE, data)
         if self.results_dir is not None:
-            self._report(evidence, failed=item.stash.get(_FAILED, False), budget_ms=budget)
+            try:
+                self._report(evidence, failed=item.stash.get(_FAILED, False), budget_ms=budget)
+            except Exception as error:
+                # A report that cannot be drawn must not take the test run down with it:
+                # the failure is listed at the end of the run instead.
+                data["report_error"] = f"{item.nodeid}: {type(error).__name__}: {error}"
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # Runs on the xdist controller too, with the attribute carried over from the worker.
         data = getattr(report, REPORT_ATTRIBUTE, None)
         if report.when != "teardown" or not isinstance(data, dict):
             return
+        if data.get("report_error"):
+            self.errors.append(str(data["report_error"]))
         samples = [CallSample.from_json(row) for row in data.get("calls", [])]
         budget = data.get("budget_ms")
         self.summary.add(str(data["suite"]), samples, None if budget is None else float(budget))
@@ -210,6 +216,10 @@ class ReportPlugin:
                 self.facts.setdefault(key, f"{value:g}" if isinstance(value, float) else str(value))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.errors:
+            terminalreporter.write_sep("=", "ULLC report errors (attachments missing)")
+            for line in self.errors:
+                terminalreporter.write_line(redact(line, self.redactor))
         if not self.summary.rows:
             return
         terminalreporter.write_sep("=", "ULLC summary (per suite)")

@@ -186,3 +186,37 @@ def test_terminal_summary_has_a_row_per_suite(run: tuple[Path, str]) -> None:
     row = next(line for line in stdout.splitlines() if line.startswith("fallback "))
     assert row.split()[:4] == ["fallback", "2", "24", "24"]
     assert "PASS" in row
+
+
+BROKEN = """
+import pytest
+from report_samples import evidence
+
+
+@pytest.mark.happy_path
+def test_with_a_capture_the_reporter_cannot_read(ullc_evidence, tmp_path):
+    found = evidence(tmp_path / "logs", test_id=ullc_evidence.test_id)
+    ullc_evidence.batches.extend(found.batches)
+    ullc_evidence.captures["client-edge.edge-a"] = [{"t": 1.0}]  # no addresses, no data
+"""
+
+
+def test_an_attachment_that_cannot_be_made_does_not_fail_the_run(tmp_path: Path) -> None:
+    (tmp_path / "test_broken_capture.py").write_text(BROKEN)
+    results = tmp_path / "allure-results"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--alluredir", str(results)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(HERE)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ULLC report errors (attachments missing)" in done.stdout
+    assert "test_with_a_capture_the_reporter_cannot_read: KeyError" in done.stdout
+    (case,) = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
+    assert case["status"] == "passed"
+    # What was made before the failure is kept.
+    assert "latency histogram + CDF" in {a["name"] for a in case["attachments"]}
