@@ -31,36 +31,31 @@ DEFECTS_ENV = "ULLC_REFERENCE_DEFECTS"
 
 
 class Defect(Enum):
+    """One planted bug; its docstring says what breaks and which requirement it violates."""
+
     GATEWAY_ON_OTHER_MAP = "gateway-on-other-map"
-    """The gateway boots with another latency map version than the edges: the bet
-    misses on every call (ROUTE-1, ROUTE-7)."""
+    """Gateway boots on another map version than the edges: every bet misses (ROUTE-1, ROUTE-7)."""
 
     INGRESS_IGNORES_INTEGRITY = "ingress-ignores-integrity"
-    """The bot trusts the ingress's ufrag lookup and signs a success for any check naming
-    its session, without verifying MESSAGE-INTEGRITY (STUN-45, SESS-5)."""
+    """Bot signs a success for any check naming its session, MI unread (STUN-45, SESS-5)."""
 
     RESPONSE_WITHOUT_DC_LOCATION = "response-without-dc-location"
-    """The gateway strips ``dc`` and ``media`` from ``session.created``: no fallback
-    target (SIG-10, FB-1)."""
+    """Gateway strips dc and media from session.created: no fallback target (SIG-10, FB-1)."""
 
     NO_FINGERPRINT = "no-fingerprint"
-    """The bot's responses carry no FINGERPRINT, so clients must discard them (STUN-8)."""
+    """Bot responses lack FINGERPRINT, so clients must discard them (STUN-8)."""
 
     NO_SESSION_HOLD = "no-session-hold"
-    """The ingress drops checks for a not-yet-stored session instead of holding them
-    until the store: a won race costs a pacing interval (RACE-3)."""
+    """Ingress drops checks for a not-yet-stored session instead of holding them (RACE-3)."""
 
     EDGE_FORGETS_CLIENT_ADDRESS = "edge-forgets-client-address"
-    """The edge relays checks with its own relay socket as the source, so
-    XOR-MAPPED-ADDRESS names the edge, not the client (STUN-13, SESS-3)."""
+    """Edge relays with its own socket as source: XOR-MAPPED-ADDRESS names it (STUN-13)."""
 
     ANSWERS_EACH_TRANSACTION_ONCE = "answers-each-transaction-once"
-    """The bot suppresses duplicate transaction IDs: a retransmitted check whose answer
-    was lost is never answered again (RACE-5, STUN-49)."""
+    """Bot drops retransmissions of a transaction it answered once (RACE-5, STUN-49)."""
 
     WRONG_DC_ANSWERS_401 = "wrong-dc-answers-401"
-    """A DC without the session answers the check 401 as plain RFC 8489 §9.1.3 would,
-    instead of staying silent (STUN-44, SESS-4, FB-3)."""
+    """A DC without the session answers 401 (RFC 8489 §9.1.3), not silence (STUN-44, FB-3)."""
 
 
 def parse_defects(names: Iterable[str]) -> frozenset[Defect]:
