@@ -7,6 +7,8 @@ them on a machine that only installed the package.
 
 from setuptools import find_packages, setup
 
+DATA_SUFFIXES = ("json", "toml", "md", "txt", "sdp", "hex", "pcap", "bin", "lua")
+
 harness_packages = find_packages(include=["harness", "harness.*"])
 suite_packages = ["harness.suites"] + [
     f"harness.suites.{name}" for name in find_packages(where="suites")
@@ -17,5 +19,7 @@ suite_packages = ["harness.suites"] + [
 setup(
     packages=[*harness_packages, *suite_packages, "harness.specs"],
     package_dir={"harness.suites": "suites", "harness.specs": "specs"},
-    package_data={"harness.specs": ["*.md", "schemas/*.json"]},
+    # Recursive globs: data lives in sub-folders that are not packages
+    # (stack/worlds, specs/schemas, bench/worlds).
+    package_data={"": ["py.typed", *(f"**/*.{ext}" for ext in DATA_SUFFIXES)]},
 )

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.resources
+import shutil
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_console_script_entry_point_targets_cli_main() -> None:
@@ -67,3 +72,50 @@ def test_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--strict-markers", "-p", "no:ullc")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*'happy_path' not found in `markers`*"])
+
+
+def test_wheel_ships_every_data_file(tmp_path: Path) -> None:
+    # Editable installs read data from the source tree and hide a missing
+    # package-data rule; only a wheel built from a clean copy shows what users get
+    # (a stale *.egg-info in the work tree would leak its file list into the build).
+    pytest.importorskip("wheel", reason="pip install -e '.[test]' brings wheel")
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    source = tmp_path / "src"
+    for path in tracked:
+        if (ROOT / path).is_file():
+            (source / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / path, source / path)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel_file,) = (tmp_path / "dist").glob("*.whl")
+    shipped = set(zipfile.ZipFile(wheel_file).namelist())
+    data = [
+        path
+        for path in tracked
+        if path.split("/")[0] in {"harness", "suites", "specs"} and not path.endswith(".py")
+    ]
+    assert data, "no data files found: the test would prove nothing"
+    assert {_wheel_path(path) for path in data} - shipped == set()
+
+
+def _wheel_path(path: str) -> str:
+    top, _, rest = path.partition("/")
+    return path if top == "harness" else f"harness/{top}/{rest}"
