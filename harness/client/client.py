@@ -77,7 +77,7 @@ class UllcClient:
         """
         if self._gateway is None:
             self._gateway = await GatewayConnection(
-                self.target.endpoints.gateway, bind_ip=self.bind_ip
+                self.target.endpoints.require_gateway(), bind_ip=self.bind_ip
             ).open()
         if self._prepared is None:
             with contextlib.suppress(OSError):

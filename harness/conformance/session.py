@@ -84,7 +84,9 @@ async def open_probe_session(target: Target, edge: Address | None = None) -> Pro
     )
     timeout_s = target.limits.signaling_timeout_ms / 1000 + 1.0
     try:
-        async with GatewayConnection(target.endpoints.gateway, bind_ip=target.client.bind_ip) as gw:
+        async with GatewayConnection(
+            target.endpoints.require_gateway(), bind_ip=target.client.bind_ip
+        ) as gw:
             future = await gw.send(request)
             answer = await asyncio.wait_for(future, timeout_s)
     except (TimeoutError, GatewayUnavailableError, HarnessError) as error:

@@ -88,7 +88,7 @@ class SignalingProbe:
             kwargs["local_addr"] = (bind_ip, 0)
             kwargs["family"] = socket.AF_INET6 if ":" in bind_ip else socket.AF_INET
         try:
-            self._connection = await connect(self.target.endpoints.gateway, **kwargs)
+            self._connection = await connect(self.target.endpoints.require_gateway(), **kwargs)
         except (OSError, TimeoutError) as error:
             raise ProbeSetupError(
                 f"cannot open the gateway WebSocket {self.target.endpoints.gateway}: {error}",

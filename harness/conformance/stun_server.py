@@ -117,14 +117,11 @@ class PlainStunServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def write_target(self, path: Path, *, name: str = "coturn-stun-only") -> Path:
-        """A target file for this server (TGT-5). ``[endpoints].gateway`` is a placeholder:
-        the loader still requires it (TGT-1), and a STUN-only target never dials it."""
+        """A target file for this server (TGT-5): a STUN endpoint and no gateway."""
         path.write_text(
             "[target]\n"
             f'name = "{name}"\n\n'
             "[endpoints]\n"
-            "# Placeholder: TGT-1 requires a gateway; stun_only targets are never called on it.\n"
-            'gateway = "ws://127.0.0.1:9/unused"\n'
             f'stun = "{self.host}:{self.port}"\n\n'
             "[capabilities]\n"
             "stun_only = true\n",

@@ -149,8 +149,9 @@ def _url(section: _Section, key: str, schemes: tuple[str, ...], value: str) -> s
 
 
 def _endpoints(section: _Section) -> Endpoints:
-    gateway = section.required_string("gateway")
-    _url(section, "gateway", ("ws", "wss"), gateway)
+    gateway = section.string("gateway")
+    if gateway is not None:
+        _url(section, "gateway", ("ws", "wss"), gateway)
     dns_text = section.string("dns")
     dns = None
     if dns_text is not None:
@@ -185,6 +186,10 @@ def _endpoints(section: _Section) -> Endpoints:
         else parse_host_port(stun_text, source=section.source, key=section.key("stun"))
     )
     section.refuse_unknown()
+    if gateway is None and stun is None:
+        raise section.error(
+            "gateway", "required (TGT-1); only a STUN-only target with `stun` goes without (TGT-5)"
+        )
     if (dns is None) != (global_endpoint is None):
         missing = "global_endpoint" if global_endpoint is None else "dns"
         raise section.error(

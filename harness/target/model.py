@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from harness.errors import UsageError
 from harness.signaling.messages import Mode
 
 DEFAULT_STUN_PORT = 3478
@@ -96,7 +97,8 @@ class Capabilities:
 class Endpoints:
     """Where the implementation listens (TGT-1)."""
 
-    gateway: str
+    gateway: str | None
+    """The signaling WebSocket URL; only a STUN-only target (TGT-5) goes without."""
     dns: HostPort | None = None
     global_endpoint: str | None = None
     global_port: int = DEFAULT_STUN_PORT
@@ -106,6 +108,15 @@ class Endpoints:
     @property
     def uses_dns(self) -> bool:
         return self.dns is not None and self.global_endpoint is not None
+
+    def require_gateway(self) -> str:
+        """The gateway URL, for code that places calls; a STUN-only target has none."""
+        if self.gateway is None:
+            raise UsageError(
+                "the target has no [endpoints].gateway: it is a STUN-only target (TGT-5)",
+                hint="calls need a ULLC gateway; give [endpoints].gateway in the target file",
+            )
+        return self.gateway
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@ def _plain(value: Any) -> Any:
 
 def target_to_dict(target: Target) -> dict[str, Any]:
     """The target file's tables; keys left at None are omitted (TOML has no null)."""
-    endpoints: dict[str, Any] = {"gateway": target.endpoints.gateway}
+    endpoints: dict[str, Any] = {}
+    if target.endpoints.gateway is not None:
+        endpoints["gateway"] = target.endpoints.gateway
     if target.endpoints.dns is not None and target.endpoints.global_endpoint is not None:
         endpoints["dns"] = str(target.endpoints.dns)
         endpoints["global_endpoint"] = (

@@ -156,6 +156,7 @@ def test_round_trip_through_the_writer(tmp_path: Path) -> None:
             "required",
         ),
         ("[endpoints]\ngateway='ws://a:1/'\nedges=['1.2.3.4:5']\n", "[target]", "missing"),
+        ("[target]\nname='x'\n[endpoints]\nedges=['1.2.3.4:5']\n", "endpoints.gateway", "TGT-5"),
         ("[target\nname='x'\n", "(file)", "expected TOML"),
     ],
 )
@@ -170,6 +171,15 @@ def test_broken_files_name_file_key_and_expectation(
     assert str(path) in str(caught.value)
     assert isinstance(caught.value, UsageError)
     assert caught.value.hint
+
+
+def test_stun_only_target_needs_no_gateway(tmp_path: Path) -> None:  # TGT-5
+    text = "[target]\nname='coturn'\n[endpoints]\nstun='127.0.0.1:3478'\n"
+    target = load_target(_write(tmp_path, text + "[capabilities]\nstun_only = true\n"))
+    assert target.endpoints.gateway is None
+    with pytest.raises(UsageError, match="STUN-only"):
+        target.endpoints.require_gateway()
+    assert load_target(write_target(target, tmp_path / "again.toml")) == target
 
 
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
