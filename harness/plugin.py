@@ -95,7 +95,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(option.ini, f"{option.help} (also {option.flag})", default="")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    # Before Hypothesis's configure hook loads --hypothesis-profile, our profile names
+    # must exist; importing Hypothesis only then keeps a plain run's start-up light.
+    if config.getoption("hypothesis_profile", default=None):
+        import harness.fuzz.profiles  # noqa: F401
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}" if text else name)
     config.pluginmanager.import_plugin("harness.reports.allure_reporter")

@@ -24,30 +24,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from harness.client.result import CallOutcome, CallResult
-
-FUZZ_PROFILE = "ullc-fuzz"
-DEEP_PROFILE = "ullc-deep"
-
-# deadline: a call takes a network round trip, timing is the suites' business;
-# database: replay comes from the run's seed, not from a local example database.
-_BASE = settings(
-    deadline=None,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.filter_too_much,
-    ],
-)
-settings.register_profile(FUZZ_PROFILE, _BASE, max_examples=8, stateful_step_count=10)
-settings.register_profile(DEEP_PROFILE, _BASE, max_examples=200, stateful_step_count=20)
-
+from harness.fuzz.profiles import DEEP_PROFILE, FUZZ_PROFILE
 
 STATEFUL_EXAMPLES = {FUZZ_PROFILE: 3, DEEP_PROFILE: 25}
 """Sequences per run: each step may wait out a signaling timeout, so fewer than the profile's."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ProtocolError
 from harness.specs_data import load_schema
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_BY_TYPE = {
     "session.create": "session-create-request",
@@ -28,6 +29,9 @@ class SchemaViolation:
 
 @cache
 def _validator(schema_name: str) -> jsonschema.Draft202012Validator:
+    # jsonschema costs ~80 ms to import; result types import this module at start-up.
+    import jsonschema
+
     return jsonschema.Draft202012Validator(
         load_schema(schema_name), format_checker=jsonschema.FormatChecker()
     )
