@@ -39,6 +39,8 @@ class World:
     dc_kv_ms: float
     client_dns_ms: float
     pacing_ms: float
+    hold_ms: float = 0.0
+    """RACE-3's H as the target declares it (``[limits].hold_ms``); 0 = no hold."""
 
     @classmethod
     def from_topology(cls, topology: Topology, limits: Limits, region: str | None = None) -> World:
@@ -57,6 +59,7 @@ class World:
             dc_kv_ms=float(latency.dc_kv[dc]),
             client_dns_ms=float(latency.client_dns),
             pacing_ms=float(limits.pacing_ms),
+            hold_ms=float(limits.hold_ms),
         )
 
     @property

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 from harness.signaling import Mode
+from harness.stack.components.ingress import HOLD_S as INGRESS_HOLD_S
 from harness.stack.plan import SIGNALING_TIMEOUT_S, Plan
 from harness.target.model import (
     Capabilities,
@@ -88,6 +89,7 @@ def build_target(
         limits=Limits(
             session_ttl_ms=topology.session_ttl_ms,
             signaling_timeout_ms=int(SIGNALING_TIMEOUT_S * 1000),
+            hold_ms=round(INGRESS_HOLD_S * 1000),
         ),
         reference=ReferenceInfo(
             backend=backend,

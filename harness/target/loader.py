@@ -79,6 +79,14 @@ class _Section:
             raise self.error(key, f"expected a positive integer (milliseconds), got {value}")
         return value
 
+    def non_negative_int(self, key: str, default: int) -> int:
+        value = self.get(key, int, "a non-negative integer (milliseconds)")
+        if value is None:
+            return default
+        if value < 0:
+            raise self.error(key, f"expected a non-negative integer (milliseconds), got {value}")
+        return value
+
     def string_list(self, key: str) -> list[str] | None:
         value = self.get(key, list, "an array of strings")
         if value is None:
@@ -268,6 +276,7 @@ def _limits(section: _Section) -> Limits:
             "signaling_timeout_ms", defaults.signaling_timeout_ms
         ),
         pacing_ms=section.positive_int("pacing_ms", defaults.pacing_ms),
+        hold_ms=section.non_negative_int("hold_ms", defaults.hold_ms),
     )
     low, high = PACING_RANGE_MS
     if not low <= result.pacing_ms <= high:

@@ -148,6 +148,9 @@ class Limits:
     session_ttl_ms: int = 60_000
     signaling_timeout_ms: int = 2000
     pacing_ms: int = 50
+    hold_ms: int = 0
+    """RACE-3: how long the ingress holds a check whose session is not stored yet;
+    0 declares no hold (RACE-3 is a SHOULD), and the hold's own test then skips."""
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ def target_to_dict(target: Target) -> dict[str, Any]:
         "session_ttl_ms": limits.session_ttl_ms,
         "signaling_timeout_ms": limits.signaling_timeout_ms,
         "pacing_ms": limits.pacing_ms,
+        "hold_ms": limits.hold_ms,
     }
     if target.reference is not None:
         reference: dict[str, Any] = {}

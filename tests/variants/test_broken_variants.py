@@ -86,11 +86,8 @@ CATCHES = [
     ),
     Catch(
         Defect.NO_SESSION_HOLD,
-        f"{RACE}::test_signaling_behind_media_connects_within_race_bound"
-        "[signaling-late-within-hold]",
-        "RACE-4 bound",
-        uncaught="RACE-3 (the hold) has no test: RACE-4's bound includes a pacing interval, "
-        "so pacing alone meets it, and no target file states its hold to assert against",
+        f"{RACE}::test_held_check_is_released_when_the_session_is_stored",
+        "RACE-3: a held check leaves the ingress",
     ),
 ]
 
