@@ -10,10 +10,16 @@ none of them survives in anything the reporter writes.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from harness.client.checks import build_check
 from harness.client.result import CallOutcome, CallResult, EventKind, TimelineEvent
@@ -272,3 +278,81 @@ def evidence(log_dir: Path, *, test_id: str = "suites/fallback/test_x.py::test_x
     (log_dir / "dc-b.handler.log").write_text(f"POST /sessions bot_pwd={BOT.pwd}\n")
     found.component_logs = {"gateway": gateway_log, "dc-b.handler": log_dir / "dc-b.handler.log"}
     return found
+
+
+SUITE = """
+import pytest
+from report_samples import BOT, PASSWORDS, evidence
+
+
+def fill(target, tmp_path):
+    found = evidence(tmp_path / "logs", test_id=target.test_id)
+    target.batches.extend(found.batches)
+    target.fault_log = found.fault_log
+    target.topology = found.topology
+    target.captures.update(found.captures)
+    target.component_logs.update(found.component_logs)
+
+
+@pytest.mark.fallback
+@pytest.mark.requirements("FB-4", "SIG-8")
+def test_diverged_call_recovers(ullc_evidence, tmp_path):
+    fill(ullc_evidence, tmp_path)
+    print("client credentials pwd=" + PASSWORDS[0])  # captured stdout is attached by allure
+    assert ullc_evidence.batches[0].stats.connected == 12
+
+
+@pytest.mark.fallback
+@pytest.mark.requirements("FB-4")
+def test_diverged_call_fails(ullc_evidence, tmp_path):
+    fill(ullc_evidence, tmp_path)
+    assert False, "fallback did not recover; session.created had ice_pwd=" + BOT.pwd
+"""
+
+BROKEN = """
+import pytest
+from report_samples import evidence
+
+
+@pytest.mark.happy_path
+def test_with_a_capture_the_reporter_cannot_read(ullc_evidence, tmp_path):
+    found = evidence(tmp_path / "logs", test_id=ullc_evidence.test_id)
+    ullc_evidence.batches.extend(found.batches)
+    ullc_evidence.captures["client-edge.edge-a"] = [{"t": 1.0}]  # no addresses, no data
+"""
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    results: Path
+    stdout: str
+
+
+@pytest.fixture(scope="session")
+def suite_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
+    """A small suite run once with --alluredir in a subprocess (allure-commons keeps global
+    plugin state, so an in-process run would report into the outer run's results too).
+
+    Three tests: one passes, one fails (planted passwords in its message and stdout),
+    one has a capture the reporter cannot read.
+    """
+    folder = tmp_path_factory.mktemp("suite-run")
+    (folder / "suites" / "fallback").mkdir(parents=True)
+    (folder / "suites" / "fallback" / "test_sample_suite.py").write_text(SUITE)
+    (folder / "suites" / "happy_path").mkdir(parents=True)
+    (folder / "suites" / "happy_path" / "test_broken_capture.py").write_text(BROKEN)
+    results = folder / "allure-results"
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider"),
+            *("--alluredir", str(results), "--ullc-budget-ms", "1000"),
+        ],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr  # one test fails on purpose
+    return SuiteRun(results, done.stdout)

@@ -9,37 +9,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from report_samples import SuiteRun, suite_run
 
 from harness.cli.commands.report import build_report
 from harness.reports.verify_html import check_report, count_results
 
-HERE = Path(__file__).resolve().parent
-
-SUITE = """
-import pytest
-from report_samples import evidence
-
-
-@pytest.mark.fallback
-@pytest.mark.requirements("FB-4")
-def test_diverged_call_recovers(ullc_evidence, tmp_path):
-    found = evidence(tmp_path / "logs", test_id=ullc_evidence.test_id)
-    ullc_evidence.batches.extend(found.batches)
-    ullc_evidence.fault_log = found.fault_log
-    ullc_evidence.captures.update(found.captures)
-
-
-@pytest.mark.happy_path
-def test_plain(ullc_evidence):
-    pass
-"""
+__all__ = ["suite_run"]  # the session fixture the end-to-end tests share
 
 
 def _need_tools() -> None:
@@ -60,32 +40,20 @@ def _need_tools() -> None:
     pytest.skip(reason)
 
 
-def test_html_report_renders_with_test_count_plots_and_timeline(tmp_path: Path) -> None:
+def test_html_report_renders_with_test_count_plots_and_timeline(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     _need_tools()
-    suite = tmp_path / "run" / "suites" / "fallback"
-    suite.mkdir(parents=True)
-    (suite / "test_screenshot_suite.py").write_text(SUITE)
-    results = tmp_path / "allure-results"
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider"),
-            *("--alluredir", str(results), "--ullc-budget-ms", "300"),
-        ],
-        cwd=tmp_path / "run",
-        env={**os.environ, "PYTHONPATH": str(HERE)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert count_results(results) == 2
+    # Asked for only now: without the tools, the suite run is not worth its seconds.
+    run: SuiteRun = request.getfixturevalue("suite_run")
+    results = run.results
+    assert count_results(results) == 3
 
     index = build_report(results, tmp_path / "html")
     assert index.is_file()
     shot = tmp_path / "html-screenshot.png"
-    checked = check_report(tmp_path / "html", expect_tests=2, screenshot=shot)
-    assert checked.tests_shown == 2
+    checked = check_report(tmp_path / "html", expect_tests=3, screenshot=shot)
+    assert checked.tests_shown == 3
 
     overview, test_page = checked.screenshots
     for path in (overview, test_page):
