@@ -146,7 +146,7 @@ def timeline_svg(
 
     lanes: list[tuple[str, str]] = [("dns", "DNS"), ("signaling", "signaling")]
     for target, via in targets.items():
-        kind = "edge" if via == "edge" else "media/fallback"
+        kind = "edge" if via == "edge" else "fallback"
         lanes.append((f"checks:{target}", f"checks → {target} ({kind})"))
     lanes += [(f"fault:{i}", s.label) for i, s in enumerate(visible)]
     lane_y = {key: TOP + LANE_H * i + LANE_H / 2 for i, (key, _) in enumerate(lanes)}
