@@ -7,6 +7,7 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.data import samples
 from harness.errors import UsageError
 
 from .stun_wire import HEADER_LENGTH, MAGIC_COOKIE_BYTES
@@ -94,6 +95,8 @@ def load_datagrams(spec: str) -> list[Datagram]:
         is_file = path.is_file()
     except OSError:  # a long hex string is no valid file name
         is_file = False
+    if not is_file and (sample := samples.find(spec)) is not None:
+        path, is_file = sample, True
     looks_like_path = is_file or "/" in spec or "." in spec
     if is_file:
         try:

@@ -27,12 +27,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from harness.data import samples
     from harness.errors import UsageError
     from harness.protocol.sdp import Role
     from harness.protocol.sdp_checker import check_sdp
 
     try:
-        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+        path = Path(args.file)
+        if args.file != "-" and not path.is_file():
+            path = samples.find(args.file) or path
+        raw = sys.stdin.buffer.read() if args.file == "-" else path.read_bytes()
     except OSError as error:
         raise UsageError(
             f"{args.file}: cannot read ({error.strerror})", hint="pass the path of an SDP file"
