@@ -31,9 +31,9 @@ def test_lint_stun_finds_a_packaged_sample_by_name(tmp_path: Path) -> None:
 def test_a_file_in_the_working_directory_wins_over_the_sample(tmp_path: Path) -> None:
     (tmp_path / "ullc-check.hex").write_text("zz not hex")
     result = _lint(tmp_path, "lint-stun", "ullc-check.hex")
-    # The local file is linted (as 11 raw bytes), not the conformant packaged check.
+    # The local file is linted (as 10 raw bytes), not the conformant packaged check.
     assert result.returncode == 1
-    assert "11 bytes" in result.stdout
+    assert "10 bytes" in result.stdout
 
 
 @pytest.mark.parametrize("role", ["client", "bot"])
