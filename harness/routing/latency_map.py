@@ -28,6 +28,11 @@ def canonical_ip(address: str) -> str:
     return str(ipaddress.ip_address(address))
 
 
+ROUTE_CACHE_SIZE = 4096
+"""Answers remembered per map. Edges route their own one or two IPs; the gateway
+routes whatever ``edge_ip`` clients send, so the memory is bounded."""
+
+
 @dataclass(frozen=True)
 class LatencyMap:
     """One immutable map version: per edge IP, estimated latency (ms) to each DC."""
@@ -35,9 +40,24 @@ class LatencyMap:
     version: str
     default_dc: str
     edges: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    _routes: dict[str, str] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """route() answers by the exact ``edge_ip`` text. Safe because a LatencyMap never
+    changes (a new version is a new object, ROUTE-5) and route() is a pure function
+    of the map and the text; so the cache is per (version, ip) by construction."""
 
     def route(self, edge_ip: str) -> str:
         """The DC both gateway and edge pick for checks sent to ``edge_ip`` (ROUTE-3)."""
+        routes = self._routes
+        known = routes.get(edge_ip)
+        if known is None:
+            if len(routes) >= ROUTE_CACHE_SIZE:
+                routes.clear()
+            known = routes[edge_ip] = self._route(edge_ip)
+        return known
+
+    def _route(self, edge_ip: str) -> str:
         try:
             key = canonical_ip(edge_ip)
         except ValueError:

@@ -38,3 +38,25 @@ class SessionRecord:
             client_ufrag=str(body["client_ufrag"]),
             created_ms=int(body["created_ms"]),
         )
+
+
+@dataclass(frozen=True)
+class StoredNotice:
+    """SESS-7's publish after a store: what a holding ingress needs to forward at once.
+
+    Carrying the owning instance (and the time to live) in the message spares the
+    ingress a second KV round trip (a GET after the publish) on the critical path.
+    """
+
+    bot_ufrag: str
+    instance: str  # "ip:port", as in the record
+    ttl_ms: int
+
+    def to_wire(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_wire(cls, raw: str | bytes) -> StoredNotice:
+        """Raises ValueError (also for a non-JSON message) or KeyError/TypeError when broken."""
+        body: dict[str, Any] = json.loads(raw)
+        return cls(str(body["bot_ufrag"]), str(body["instance"]), int(body["ttl_ms"]))

@@ -18,16 +18,23 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import decode_v2
+from harness.faults.proxy_protocol import client_address_v2
 from harness.protocol.ice_responder import Decision, decide, ingress_ufrag
 from harness.protocol.stun_attributes import AttributeType, encode_address
 from harness.protocol.stun_message import Method, encode_message
 from harness.protocol.stun_wire import MessageClass
+from harness.stack import kv
 from harness.stack.control import error_response, start_site
 from harness.stack.defects import Defect
 from harness.stack.plan import Address, BotPlan
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp, format_address
-from harness.stack.sessions import MEDIA_KEY_PREFIX, SESSIONS_CHANNEL, SessionRecord, session_key
+from harness.stack.sessions import (
+    MEDIA_KEY_PREFIX,
+    SESSIONS_CHANNEL,
+    SessionRecord,
+    StoredNotice,
+    session_key,
+)
 
 _STORE_AND_PUBLISH = """
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
@@ -39,6 +46,8 @@ return 0
 
 
 ANSWERED_MEMORY = 4096  # only with Defect.ANSWERS_EACH_TRANSACTION_ONCE
+KV_CONNECTIONS = 8
+"""One store is one dc-kv round trip (~1 ms): 8 connections carry thousands a second."""
 
 
 @dataclass
@@ -54,10 +63,8 @@ class Bot:
         self.bot = bot
         self.dc = ctx.component.group
         self.ttl_ms = ctx.plan.topology.session_ttl_ms
-        host, port = ctx.plan.dial(f"dc-kv.{self.dc}")
-        self.redis = aioredis.Redis(
-            host=host, port=port, socket_connect_timeout=1.0, socket_timeout=2.0
-        )
+        self.redis = kv.session_store(ctx, connections=KV_CONNECTIONS)
+        self.instance = format_address(bot.media)
         self.sessions: dict[str, _Session] = {}
         self.outcomes: collections.Counter[str] = collections.Counter()
         self.defects = ctx.defects
@@ -70,7 +77,7 @@ class Bot:
         record = SessionRecord(
             session_id=str(body["session_id"]),
             dc=self.dc,
-            instance=format_address(self.bot.media),
+            instance=self.instance,
             client_ufrag=str(body["client_ufrag"]),
             created_ms=int(time.time() * 1000),
         )
@@ -82,9 +89,10 @@ class Bot:
             )
             # SESS-2 store (NX: SIG-7's conflict) and the SESS-7 publish that releases
             # held checks (RACE-3), in one KV round trip.
+            notice = StoredNotice(bot_ufrag, self.instance, self.ttl_ms)
             stored = await self.redis.eval(
                 _STORE_AND_PUBLISH, 1, session_key(bot_ufrag), record.to_wire(), self.ttl_ms,
-                SESSIONS_CHANNEL, bot_ufrag,
+                SESSIONS_CHANNEL, notice.to_wire(),
             )  # fmt: skip
             if not stored:
                 self._forget(bot_ufrag, previous)
@@ -103,13 +111,8 @@ class Bot:
             self.sessions[bot_ufrag] = previous
 
     async def warm(self) -> None:
-        """Open the KV connection before the first call needs it (via the dc-kv hop)."""
-        for _ in range(50):
-            try:
-                await self.redis.ping()
-                return
-            except (aioredis.RedisError, OSError):
-                await asyncio.sleep(0.1)
+        """Open the KV connections before the first call needs them (via the dc-kv hop)."""
+        await kv.warm(self.redis, self.ctx.log)
 
     async def allocate_media(self, request: web.Request) -> web.Response:
         """Sequential baseline (SIG-9): the media endpoint is a separate allocation step."""
@@ -143,11 +146,12 @@ class Bot:
 
     def on_datagram(self, endpoint: UdpEndpoint, data: bytes, source: Address) -> None:
         try:
-            header, payload = decode_v2(data)
+            client, payload = client_address_v2(data)
         except ProtocolError:
             self.outcomes["discard-bad-proxy-header"] += 1
             return
-        client = header.src if header is not None and header.src is not None else source
+        if client is None:
+            client = source
         if self.defects and self._defective_answer(endpoint, payload, client, source):
             return
         decision = decide(payload, client, self.password_of)

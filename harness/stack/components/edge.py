@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import decode_v2, encode_v2
+from harness.faults.proxy_protocol import client_address_v2, encode_v2
 from harness.stack.control import MapHolder, control_routes, start_site
 from harness.stack.defects import Defect
 from harness.stack.maps import true_map
@@ -32,6 +32,10 @@ class _Flow:
     endpoint: UdpEndpoint
     dc: str
     client: Address
+    header: bytes
+    """The v2 header this flow sends (client -> edge public address): a flow's first
+    datagram fixes both ends, so it is encoded once, not per datagram."""
+    target: Address
     last: float = field(default_factory=time.monotonic)
 
 
@@ -45,45 +49,57 @@ class Edge:
         self.flows: dict[tuple[int, Address, str], _Flow] = {}
         self.listeners: dict[int, UdpEndpoint] = {}
         self.counters: collections.Counter[str] = collections.Counter()
+        self.dcs = frozenset(ctx.plan.dcs)
 
     def on_datagram(self, port: int, pinned: str | None, data: bytes, source: Address) -> None:
         try:
-            header, payload = decode_v2(data)
+            client, payload = client_address_v2(data)
         except ProtocolError:
             self.counters["discard-bad-proxy-header"] += 1
             return
-        client = header.src if header is not None and header.src is not None else source
+        if client is None:
+            client = source
         # One map reference per decision (ROUTE-5); pinned ports ignore the map (FB-1).
         dc = pinned or self.maps.current.route(self.public_ip)
-        if dc not in self.ctx.plan.dcs:
+        if dc not in self.dcs:
             self.counters["discard-unknown-dc"] += 1
             return
         key = (port, source, dc)
         flow = self.flows.get(key)
-        if flow is None:
+        if flow is None or flow.client != client:
+            # A new flow, or (in theory) another client behind the same hop flow address.
             flow = self._open_flow(key, client)
         flow.last = time.monotonic()
-        if Defect.EDGE_FORGETS_CLIENT_ADDRESS in self.ctx.defects:
-            # The bug: the relay names its own socket as the source, as a NAT would.
-            client = flow.endpoint.address
-        flow.endpoint.sendto(
-            encode_v2(client, (self.public_ip, port)) + payload, flow_target(self, dc)
-        )
-        self.counters[f"to-{dc}"] += 1
+        flow.endpoint.sendto(flow.header + payload, flow.target)
+        self.counters[dc] += 1
 
     def _open_flow(self, key: tuple[int, Address, str], client: Address) -> _Flow:
         port, source, dc = key
+        old = self.flows.pop(key, None)
+        if old is not None:
+            old.endpoint.close()
         sock = bind_udp((self.plan.bind_ip, 0))
         listener = self.listeners[port]
 
         def back(data: bytes, _from: Address) -> None:
             listener.sendto(data, source)
 
-        flow = self.flows[key] = _Flow(UdpEndpoint(sock, back, self.ctx.log), dc, client)
+        endpoint = UdpEndpoint(sock, back, self.ctx.log)
+        named = client
+        if Defect.EDGE_FORGETS_CLIENT_ADDRESS in self.ctx.defects:
+            # The bug: the relay names its own socket as the source, as a NAT would.
+            named = endpoint.address
+        header = encode_v2(named, (self.public_ip, port))
+        flow = self.flows[key] = _Flow(endpoint, dc, client, header, flow_target(self, dc))
         return flow
 
     def flow_count(self) -> dict[str, object]:
-        return {"flows": len(self.flows), "counters": dict(self.counters)}
+        # Counted per DC name on the packet path (no f-string per datagram), shown as "to-<dc>".
+        counters = {
+            (f"to-{name}" if name in self.dcs else name): count
+            for name, count in self.counters.items()
+        }
+        return {"flows": len(self.flows), "counters": counters}
 
     async def sweep(self) -> None:
         while True:

@@ -20,12 +20,18 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from harness.stack import kv
 from harness.stack.control import control_routes, error_response, start_site
 from harness.stack.plan import Address, DcPlan
 from harness.stack.runtime import ComponentContext
 from harness.stack.sessions import SESSION_KEY_PREFIX, SessionRecord
 
 BOT_TIMEOUT_S = 1.5  # below the gateway's 2 s (SIG-13) so the gateway hears the real cause
+BOT_CONNECTIONS = 16
+"""Keep-alive connections per bot instance, opened at start. A bot is one event loop,
+so more connections add no throughput; a burst queues for one instead of paying a
+TCP connect and a new HTTP protocol object per request on both sides."""
+KV_CONNECTIONS = 2  # the control API's session listing only; never on a call's path
 
 
 def bot_sdp(ufrag: str, pwd: str, media: Address) -> str:
@@ -59,10 +65,7 @@ class Handler:
         self.ctx = ctx
         self.dc = dc
         self.instances = itertools.cycle(dc.bots)
-        host, port = ctx.plan.dial(f"dc-kv.{dc.name}")
-        self.redis = aioredis.Redis(
-            host=host, port=port, socket_connect_timeout=1.0, socket_timeout=2.0
-        )
+        self.redis = kv.session_store(ctx, connections=KV_CONNECTIONS)
         self.http: aiohttp.ClientSession | None = None
 
     def media_for(self, edge_ip: str | None) -> Address:
@@ -132,13 +135,19 @@ class Handler:
         return web.json_response(answer, status=201)
 
     async def warm(self) -> None:
-        """Open keep-alive connections to every bot instance before the first call."""
+        """Open the keep-alive connections to every bot instance before the first call."""
         assert self.http is not None
+        http = self.http
+
+        async def health(url: str) -> None:
+            async with http.get(url) as reply:
+                await reply.read()
+
+        urls = [f"http://{bot.http[0]}:{bot.http[1]}/health" for bot in self.dc.bots]
         for _ in range(50):
             try:
-                for bot in self.dc.bots:
-                    async with self.http.get(f"http://{bot.http[0]}:{bot.http[1]}/health") as r:
-                        await r.read()
+                # Concurrent requests, so that each opens (and then keeps) a connection.
+                await asyncio.gather(*(health(url) for url in urls for _ in range(BOT_CONNECTIONS)))
                 return
             except (aiohttp.ClientError, TimeoutError):
                 await asyncio.sleep(0.1)
@@ -172,6 +181,9 @@ async def run(ctx: ComponentContext) -> None:
     handler.http = aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=BOT_TIMEOUT_S),
         json_serialize=json.dumps,
+        connector=aiohttp.TCPConnector(
+            limit=0, limit_per_host=BOT_CONNECTIONS, keepalive_timeout=60
+        ),
     )
     app = web.Application()
     app.router.add_post("/v1/sessions", handler.create)

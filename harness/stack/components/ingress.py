@@ -4,7 +4,12 @@ Datagrams arrive from the edge-DC hops with the edge's PROXY v2 header (the
 client's address). A known ufrag goes to the owning bot instance, header kept,
 through a per-(hop flow, instance) socket whose replies go back the same way.
 An unknown ufrag is held for up to H and released by the ``ullc:sessions``
-publish of the store; after H it is dropped without a word (FB-3).
+publish of the store (SESS-7), which names the owning instance, so the release
+needs no second lookup; after H it is dropped without a word (FB-3).
+
+Where the owner comes from: the publishes this ingress heard (every store in
+the DC while it is subscribed), else one GET per ufrag. Both are remembered
+until the record's time to live ends.
 """
 
 from __future__ import annotations
@@ -17,20 +22,23 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import decode_v2, encode_v2
+from harness.faults.proxy_protocol import client_address_v2, decode_v2, encode_v2
 from harness.protocol.ice import build_binding_error
 from harness.protocol.ice_responder import ingress_ufrag
+from harness.stack import kv
 from harness.stack.defects import Defect
 from harness.stack.plan import Address
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp, parse_address
-from harness.stack.sessions import SESSIONS_CHANNEL, SessionRecord, session_key
+from harness.stack.sessions import SESSIONS_CHANNEL, SessionRecord, StoredNotice, session_key
 
 HOLD_S = 0.250  # RACE-3 H
 HOLD_PER_UFRAG = 4
 HOLD_TOTAL = 10_000
 FLOW_IDLE_S = 60.0
-# A publish that overtakes our own GET miss must still release the check (see _lookup).
-RECENT_PUBLISH_S = 1.0
+KV_CONNECTIONS = 8
+"""Lookups are one dc-kv round trip each, and only for ufrags no publish named."""
+HEADER_CACHE = 65_536
+"""Client address -> its re-encoded v2 header (clients of live calls; cleared when full)."""
 
 
 @dataclass
@@ -51,19 +59,18 @@ class Ingress:
         self.ctx = ctx
         self.dc = ctx.component.group
         self.address = ctx.plan.dcs[self.dc].ingress
-        host, port = ctx.plan.dial(f"dc-kv.{self.dc}")
-        self.redis = aioredis.Redis(
-            host=host, port=port, socket_connect_timeout=1.0, socket_timeout=2.0
-        )
-        # No socket timeout on the subscriber: it is idle between stores by design.
-        self.subscriber = aioredis.Redis(host=host, port=port, socket_connect_timeout=1.0)
+        self.redis = kv.session_store(ctx, connections=KV_CONNECTIONS)
+        # No command timeout on the subscriber: it is idle between stores by design.
+        self.subscriber = kv.session_store(ctx, connections=1, command_timeout=None)
         self.cache: dict[str, tuple[Address, float]] = {}  # ufrag -> (instance, expires)
         self.pending: dict[str, list[_Held]] = {}  # lookups in flight
         self.held: collections.OrderedDict[str, collections.deque[_Held]] = (
             collections.OrderedDict()
         )
         self.held_total = 0
-        self.recent_publish: dict[str, float] = {}
+        self.looked_up: dict[str, float] = {}  # held ufrag -> when its last GET was sent
+        self.subscribed_at: float | None = None  # None while the subscription is down
+        self.headers: dict[Address, bytes] = {}
         self.flows: dict[tuple[Address, Address], _Flow] = {}
         self.counters: collections.Counter[str] = collections.Counter()
         self.listener: UdpEndpoint | None = None
@@ -72,29 +79,55 @@ class Ingress:
     # -- packet path ------------------------------------------------------------------------
     def on_datagram(self, data: bytes, source: Address) -> None:
         try:
-            header, payload = decode_v2(data)
+            client, payload = client_address_v2(data)
         except ProtocolError:
             self.counters["discard-bad-proxy-header"] += 1
             return
-        client = header.src if header is not None and header.src is not None else source
+        if client is None:
+            client = source
         # STUN-40..42 and SESS-3 (no readable USERNAME): dropped here, before any lookup.
         ufrag = ingress_ufrag(payload)
         if ufrag is None:
             self.counters["discard-not-a-check"] += 1
             return
         # Re-encode so the bot always gets exactly one header with the client's address.
-        framed = encode_v2(client, self.address) + payload
-        item = _Held(time.monotonic(), source, framed)
+        header = self.headers.get(client)
+        if header is None:
+            if len(self.headers) >= HEADER_CACHE:
+                self.headers.clear()
+            header = self.headers[client] = encode_v2(client, self.address)
+        now = time.monotonic()
+        item = _Held(now, source, header + payload)
         cached = self.cache.get(ufrag)
         if cached is not None:
-            if cached[1] > time.monotonic():
+            if cached[1] > now:
                 self.forward(cached[0], item)
                 return
             del self.cache[ufrag]
         if ufrag in self.pending:
             self.pending[ufrag].append(item)
             return
-        self.pending[ufrag] = [item]
+        if ufrag in self.held and self._publish_will_tell(ufrag):
+            # Already looked up and missed: the store's publish releases it (RACE-3),
+            # so a retransmission costs no second lookup.
+            self.hold(ufrag, item)
+            return
+        self._start_lookup(ufrag, [item])
+
+    def _publish_will_tell(self, ufrag: str) -> bool:
+        """True when a store after this ufrag's last lookup cannot go unheard.
+
+        The GET was sent after the subscription was confirmed, so Redis runs the
+        SUBSCRIBE before the GET, and a store that the GET missed publishes to this
+        subscription. Only a subscription that dropped since then can have lost it.
+        """
+        subscribed_at = self.subscribed_at
+        looked_up = self.looked_up.get(ufrag)
+        return subscribed_at is not None and looked_up is not None and looked_up > subscribed_at
+
+    def _start_lookup(self, ufrag: str, items: list[_Held]) -> None:
+        self.pending[ufrag] = items
+        self.looked_up[ufrag] = time.monotonic()
         asyncio.get_running_loop().create_task(self._lookup(ufrag))
 
     async def _fetch(self, ufrag: str) -> tuple[Address, float] | None:
@@ -113,8 +146,9 @@ class Ingress:
 
     async def _lookup(self, ufrag: str) -> None:
         found = await self._fetch(ufrag)
-        if found is None and ufrag in self.recent_publish:
-            found = await self._fetch(ufrag)
+        if found is None:
+            # A publish may have overtaken our GET's miss (another connection).
+            found = self.cache.get(ufrag)
         items = self.pending.pop(ufrag, [])
         if found is None:
             for item in items:
@@ -123,8 +157,11 @@ class Ingress:
                 self.hold(ufrag, item)
             return
         self.cache[ufrag] = found
+        self._release(ufrag, found[0], items)
+
+    def _release(self, ufrag: str, instance: Address, items: list[_Held]) -> None:
         for item in self._take_held(ufrag) + items:
-            self.forward(found[0], item)
+            self.forward(instance, item)
 
     def hold(self, ufrag: str, item: _Held) -> None:
         if Defect.NO_SESSION_HOLD in self.defects:
@@ -135,6 +172,15 @@ class Ingress:
         if queue is None:
             queue = self.held[ufrag] = collections.deque()
             asyncio.get_running_loop().call_later(HOLD_S, self._expire, ufrag)
+        for index, older in enumerate(queue):
+            if older.data == item.data and older.source == item.source:
+                # A retransmission of a held check (STUN-30: byte for byte the same):
+                # the newest copy replaces it. Released together, copies would only
+                # make the bot answer the same transaction several times at once.
+                del queue[index]
+                self.held_total -= 1
+                self.counters["hold-replaced-copy"] += 1
+                break
         if len(queue) >= HOLD_PER_UFRAG:
             queue.popleft()
             self.held_total -= 1
@@ -148,9 +194,12 @@ class Ingress:
             self.counters["hold-dropped-oldest"] += 1
             if not oldest:
                 del self.held[oldest_ufrag]
+                if oldest_ufrag not in self.pending:
+                    self.looked_up.pop(oldest_ufrag, None)
         self.counters["held"] += 1
 
     def _take_held(self, ufrag: str) -> list[_Held]:
+        self.looked_up.pop(ufrag, None)
         queue = self.held.pop(ufrag, None)
         if not queue:
             return []
@@ -173,6 +222,8 @@ class Ingress:
             )
         else:
             del self.held[ufrag]
+            if ufrag not in self.pending:
+                self.looked_up.pop(ufrag, None)
 
     def _answer_401(self, item: _Held) -> None:
         """Defect.WRONG_DC_ANSWERS_401: plain RFC 8489 §9.1.3 for an unknown USERNAME,
@@ -182,16 +233,29 @@ class Ingress:
         self.listener.sendto(build_binding_error(payload, 401), item.source)
         self.counters["defect-answered-401"] += 1
 
-    def on_published(self, ufrag: str) -> None:
-        now = time.monotonic()
-        self.recent_publish[ufrag] = now
-        if len(self.recent_publish) > 1000:
-            self.recent_publish = {
-                u: t for u, t in self.recent_publish.items() if now - t < RECENT_PUBLISH_S
-            }
-        if ufrag in self.held and ufrag not in self.pending:
+    def on_published(self, message: bytes) -> None:
+        """SESS-7: a store in this DC. Remember its owner; release what is held for it."""
+        try:
+            notice = StoredNotice.from_wire(message)
+        except (ValueError, KeyError, TypeError):
+            # Not this stack's notice (a bare ufrag from another implementation of the
+            # bot): look the named ufrag up, as a publish without the owner requires.
+            ufrag = message.decode("utf-8", "replace")
+            if ufrag in self.held and ufrag not in self.pending:
+                self._start_lookup(ufrag, [])
+            return
+        try:
+            instance = parse_address(notice.instance)
+        except ValueError:
+            self.counters["discard-bad-notice"] += 1
+            return
+        ufrag = notice.bot_ufrag
+        self.cache[ufrag] = (instance, time.monotonic() + notice.ttl_ms / 1000)
+        # Checks waiting on a GET in flight go now too; the GET then finds nothing to do.
+        waiting = self.pending.get(ufrag)
+        if waiting:
             self.pending[ufrag] = []
-            asyncio.get_running_loop().create_task(self._lookup(ufrag))
+        self._release(ufrag, instance, waiting or [])
 
     def forward(self, instance: Address, item: _Held) -> None:
         key = (item.source, instance)
@@ -214,25 +278,33 @@ class Ingress:
     async def subscribe(self) -> None:
         """Listen for stores on ``ullc:sessions`` (through the dc-kv hop), reconnecting."""
         while True:
+            pubsub = self.subscriber.pubsub(ignore_subscribe_messages=False)
             try:
-                pubsub = self.subscriber.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(SESSIONS_CHANNEL)
                 async for message in pubsub.listen():
-                    data = message.get("data")
-                    if isinstance(data, bytes):
-                        self.on_published(data.decode("utf-8", "replace"))
+                    kind, data = message.get("type"), message.get("data")
+                    if kind == "subscribe":
+                        self._subscribed()
+                    elif kind == "message" and isinstance(data, bytes):
+                        self.on_published(data)
             except (aioredis.RedisError, OSError) as error:
                 self.ctx.log.debug("pubsub: %s; reconnecting", error)
-                await asyncio.sleep(0.2)
+            finally:
+                self.subscribed_at = None
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(0.2)
+
+    def _subscribed(self) -> None:
+        """The subscription is confirmed: stores from now on are heard (_publish_will_tell)."""
+        self.subscribed_at = time.monotonic()
+        # Stores made while we were not listening were never heard: look the held up again.
+        for ufrag in list(self.held):
+            if ufrag not in self.pending:
+                self._start_lookup(ufrag, [])
 
     async def warm(self) -> None:
-        """Open the lookup connection before the first check needs it."""
-        for _ in range(50):
-            try:
-                await self.redis.ping()
-                return
-            except (aioredis.RedisError, OSError):
-                await asyncio.sleep(0.1)
+        """Open the lookup connections before the first check needs them."""
+        await kv.warm(self.redis, self.ctx.log)
 
     async def sweep(self) -> None:
         while True:
@@ -242,6 +314,7 @@ class Ingress:
                 self.flows.pop(key).endpoint.close()
             for ufrag in [u for u, (_, exp) in self.cache.items() if exp <= now]:
                 del self.cache[ufrag]
+            self.headers.clear()  # rebuilt on demand; keeps departed clients from piling up
             self.ctx.log.debug("counters %s", dict(self.counters))
 
 

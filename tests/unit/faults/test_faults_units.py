@@ -13,6 +13,8 @@ from harness.faults.proxy_protocol import (
     SIGNATURE,
     Command,
     Family,
+    Transport,
+    client_address_v2,
     decode_v2,
     encode_local_v2,
     encode_v2,
@@ -50,6 +52,38 @@ def test_proxy_v2_without_signature_and_local_and_truncated() -> None:
         decode_v2(encode_v2(("192.0.2.1", 1), ("192.0.2.2", 2))[:20])
     with pytest.raises(ProtocolError, match="version"):
         decode_v2(SIGNATURE + b"\x11\x12\x00\x00")
+
+
+_V4 = encode_v2(("192.0.2.1", 5000), ("198.51.100.7", 3478))
+
+
+@pytest.mark.parametrize(
+    "datagram",
+    [
+        _V4 + b"\x00\x01stun",
+        _V4,  # header only: empty payload
+        encode_v2(("2001:db8::1", 5000), ("2001:db8::2", 3478)) + b"stun",
+        encode_v2(("192.0.2.1", 1), ("192.0.2.2", 2), transport=Transport.STREAM) + b"tcp",
+        _V4[:15] + b"\x10" + _V4[16:] + b"x",  # longer address block: TLVs follow
+        encode_local_v2() + b"hc",
+        b"\x00\x01plain stun",
+        _V4[:20],  # truncated
+        SIGNATURE + b"\x11\x12\x00\x00",  # wrong version
+    ],
+)
+def test_proxy_v2_fast_path_agrees_with_decode(datagram: bytes) -> None:
+    """client_address_v2 (the relays' fast path) answers, or fails, exactly like decode_v2."""
+    try:
+        header, payload = decode_v2(datagram)
+    except ProtocolError as error:
+        expected: tuple[object, bytes] | str = error.message
+    else:
+        expected = (header.src if header else None, payload)
+    try:
+        fast: tuple[object, bytes] | str = client_address_v2(datagram)
+    except ProtocolError as error:
+        fast = error.message
+    assert fast == expected
 
 
 def _udp(type_name: str, seed: int = 1, **attributes: float) -> UdpToxic:
