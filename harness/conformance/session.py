@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 from dataclasses import dataclass
+from typing import Any
 
+from harness.client.checks import Expected, Verdict, build_check, judge_response, new_tiebreaker
 from harness.client.dns import DnsFailedError, resolve_edge
 from harness.client.gateway import GatewayConnection, GatewayUnavailableError
 from harness.client.offer import CallOffer
@@ -101,3 +104,42 @@ async def open_probe_session(target: Target, edge: Address | None = None) -> Pro
             hint="a valid ULLC request must create a session (SIG-7)",
         )
     return ProbeSession(offer, where, answer)
+
+
+async def send_checks(
+    target: Target,
+    session: ProbeSession,
+    address: Address,
+    *,
+    count: int = 4,
+    pacing_s: float = 0.05,
+    linger_s: float = 0.3,
+) -> list[Verdict]:
+    """Send ``count`` paced copies of one check to ``address``; every answer, judged.
+
+    Listens ``linger_s`` after the last send, long enough for any answer of the
+    world's round trip (hold plus RTT) to come back.
+    """
+    loop = asyncio.get_running_loop()
+    bot, client = session.offer.bot, session.offer.client
+    transaction_id, datagram = build_check(bot, client, new_tiebreaker())
+    expected = {transaction_id: Expected(address, bot)}
+    verdicts: list[Verdict] = []
+
+    class Listener(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, source: tuple[Any, ...]) -> None:
+            verdicts.append(judge_response(data, (source[0], source[1]), expected))
+
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    bind = target.client.bind_ip or ("::" if family == socket.AF_INET6 else "0.0.0.0")
+    transport, _ = await loop.create_datagram_endpoint(
+        Listener, local_addr=(bind, 0), family=family
+    )
+    try:
+        for _ in range(count):
+            transport.sendto(datagram, address)
+            await asyncio.sleep(pacing_s)
+        await asyncio.sleep(linger_s)
+    finally:
+        transport.close()
+    return verdicts

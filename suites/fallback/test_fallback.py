@@ -14,9 +14,9 @@ import asyncio
 import pytest
 
 from harness.client.checks import CheckStatus
+from harness.conformance.session import media_address, open_probe_session, send_checks
 from harness.fixtures.calls import CallRunner
 from harness.fixtures.faults import Faults
-from harness.fixtures.probes import create_session, resolve_edge_address, send_checks
 from harness.fixtures.target_session import RunningTarget
 from harness.plugin import target_outline
 
@@ -75,8 +75,8 @@ def test_checks_at_the_wrong_dc_never_succeed(
     target = ullc_target.target
 
     async def probe() -> tuple[str, list[CheckStatus], list[CheckStatus]]:
-        edge = await resolve_edge_address(target)
-        session = await create_session(target, edge)
+        edge = await media_address(target)
+        session = await open_probe_session(target, edge)
         # The edge's map sends these to `pinged`, which holds no session for them.
         wrong = await send_checks(target, session, edge)
         # The same check to the response's media address reaches `holding`: it is valid.

@@ -13,9 +13,10 @@ import pytest
 
 from harness.client.offer import CallOffer
 from harness.client.result import EventKind
+from harness.conformance.session import media_address
+from harness.conformance.signaling import SignalingProbe
 from harness.fixtures.calls import CallRunner, ClientHandle
 from harness.fixtures.captures import Capture
-from harness.fixtures.probes import exchange_raw, resolve_edge_address
 from harness.fixtures.target_session import RunningTarget
 from harness.protocol.stun_checker import check_stun
 from harness.protocol.stun_wire import MessageClass
@@ -105,7 +106,7 @@ def test_responses_match_the_schemas(ullc_target: RunningTarget) -> None:
     target = ullc_target.target
 
     async def exchange() -> list[tuple[str, object]]:
-        edge = await resolve_edge_address(target)
+        edge = await media_address(target)
         offer = CallOffer.generate()
         ullc = SessionCreateRequest(
             request_id="schema.ullc",
@@ -114,16 +115,17 @@ def test_responses_match_the_schemas(ullc_target: RunningTarget) -> None:
             bot=offer.bot_credentials(),
             edge_ip=edge[0],
         )
-        answers = [("ullc", await exchange_raw(target, ullc.to_json()))]
-        if target.capabilities.has("sequential"):
-            sequential = SessionCreateRequest(
-                request_id="schema.seq",
-                mode=Mode.SEQUENTIAL,
-                client=CallOffer.generate().client_offer(),
-            )
-            answers.append(("sequential", await exchange_raw(target, sequential.to_json())))
-        bad = {"type": "session.create", "request_id": "schema.bad", "mode": "ullc"}
-        answers.append(("bad_request", await exchange_raw(target, bad)))
+        async with SignalingProbe(target) as probe:
+            answers = [("ullc", (await probe.send(ullc.to_json())).body)]
+            if target.capabilities.has("sequential"):
+                sequential = SessionCreateRequest(
+                    request_id="schema.seq",
+                    mode=Mode.SEQUENTIAL,
+                    client=CallOffer.generate().client_offer(),
+                )
+                answers.append(("sequential", (await probe.send(sequential.to_json())).body))
+            bad = {"type": "session.create", "request_id": "schema.bad", "mode": "ullc"}
+            answers.append(("bad_request", (await probe.send(bad)).body))
         return answers
 
     answers = dict(asyncio.run(exchange()))
