@@ -2,14 +2,17 @@
 
 Pacing (RACE-2, STUN-30/31): each transaction sends the *same* datagram every
 Tp until the call connects or ends, byte-identical so the bot can treat it as
-a retransmission (RACE-5). A new transaction is started only when the client
-re-targets (FB-2); the original keeps pacing alongside it. The first
-authenticated success of any transaction resolves :attr:`MediaPath.success`.
+a retransmission (RACE-5); after 0.5 s unanswered the interval doubles up to
+200 ms, so that an overloaded path is not fed a retransmission storm. A new
+transaction is started only when the client re-targets (FB-2); the original
+keeps pacing alongside it. The first authenticated success of any transaction
+resolves :attr:`MediaPath.success`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import socket
 from dataclasses import dataclass
@@ -59,7 +62,15 @@ class CheckTransaction:
     transaction_id: bytes
     datagram: bytes
     sends: int = 0
-    task: asyncio.Task[None] | None = None
+    started: float = 0.0
+    """loop.time() of the first send: the pacing schedule is absolute from here."""
+    timer: asyncio.TimerHandle | None = None
+    """The next send, when one is due."""
+
+    def __post_init__(self) -> None:
+        # Every send records both in the timeline: rendered once, not per send.
+        self.target_text = address_text(self.target)
+        self.transaction_hex = self.transaction_id.hex()
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -77,13 +88,20 @@ class _Protocol(asyncio.DatagramProtocol):
 
 RFC8489_RTO_S = 0.5
 """Initial RTO of plain STUN over UDP (RFC 8489 §6.2.1), doubled after every send."""
+BACKOFF_AFTER_S = 0.5
+"""STUN-30: how long a transaction paces at Tp before its interval starts doubling:
+K = 0.5 s / Tp unanswered sends (10 at the default Tp of 50 ms)."""
+BACKOFF_CAP_S = 0.2
+"""STUN-30: the longest interval after the back-off; below RACE-3's hold H (250 ms)."""
 
 
 class Retransmission(StrEnum):
     """When a check transaction is sent again."""
 
     PACED = "paced"
-    """STUN-30: the same transaction every Tp, so a lost check costs one Tp."""
+    """STUN-30: the same transaction every Tp, so a lost check costs one Tp; after
+    K unanswered sends the interval doubles up to a cap (RFC 8489 §6.2.1's back-off,
+    applied late), so that calls on an overloaded path do not feed a storm."""
     RFC8489 = "rfc8489"
     """Plain STUN's 500 ms doubling RTO: NOT conforming to STUN-30; kept so that the
     suites can show they catch a client that loses 500 ms on one dropped check."""
@@ -95,9 +113,19 @@ class Retransmission(StrEnum):
 
     def offset_s(self, send_index: int, pacing_s: float) -> float:
         """When send number ``send_index`` (0 = the first) leaves, after the first."""
-        if self is Retransmission.PACED:
-            return send_index * pacing_s
-        return RFC8489_RTO_S * float(2**send_index - 1)
+        if self is Retransmission.RFC8489:
+            return RFC8489_RTO_S * float(2**send_index - 1)
+        paced_sends = max(1, math.ceil(BACKOFF_AFTER_S / pacing_s - 1e-9))  # K
+        steady = min(send_index, paced_sends - 1)
+        offset = steady * pacing_s
+        # Sends K, K+1, ... wait 2 Tp, 4 Tp, ... but never longer than the cap (nor
+        # shorter than Tp, should Tp itself exceed the cap).
+        cap = max(BACKOFF_CAP_S, pacing_s)
+        interval = pacing_s
+        for _ in range(send_index - steady):
+            interval = min(interval * 2, cap)
+            offset += interval
+        return offset
 
 
 class MediaPath:
@@ -124,7 +152,8 @@ class MediaPath:
         self.transactions: dict[bytes, CheckTransaction] = {}
         self._expected: dict[bytes, Expected] = {}
         self._transport: asyncio.DatagramTransport | None = None
-        self.success: asyncio.Future[CheckSuccess] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self.success: asyncio.Future[CheckSuccess] = self._loop.create_future()
 
     async def open(self, bind_ip: str | None) -> tuple[str, int]:
         """Bind the check socket to ``bind_ip`` (the client's region) and return its address."""
@@ -147,8 +176,9 @@ class MediaPath:
         transaction = CheckTransaction(via, target, transaction_id, datagram)
         self.transactions[transaction_id] = transaction
         self._expected[transaction_id] = Expected(target, bot)
+        transaction.started = self._loop.time()
         self._send(transaction)
-        transaction.task = asyncio.get_running_loop().create_task(self._pace(transaction))
+        self._schedule(transaction)
         return transaction
 
     def _send(self, transaction: CheckTransaction) -> None:
@@ -161,30 +191,35 @@ class MediaPath:
             # not a crash of the call.
             self.timeline.add(
                 EventKind.CHECK_SENT,
-                target=address_text(transaction.target),
-                transaction=transaction.transaction_id.hex(),
+                target=transaction.target_text,
+                transaction=transaction.transaction_hex,
                 attempt=transaction.sends,
                 error=str(error),
             )
             return
         self.timeline.add(
             EventKind.CHECK_SENT,
-            target=address_text(transaction.target),
-            transaction=transaction.transaction_id.hex(),
+            target=transaction.target_text,
+            transaction=transaction.transaction_hex,
             attempt=transaction.sends,
             via=transaction.via.value,
         )
 
-    async def _pace(self, transaction: CheckTransaction) -> None:
+    def _schedule(self, transaction: CheckTransaction) -> None:
         # Absolute schedule (start + offset(k)) so event-loop latency does not add up.
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        while not self.success.done():
-            next_at = started + self.retransmission.offset_s(transaction.sends, self.pacing_s)
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            if self.success.done() or self._transport is None or self._transport.is_closing():
-                return
-            self._send(transaction)
+        # A timer callback rather than a task per transaction: with hundreds of calls
+        # in flight, a send is then one callback, not a task step plus a future.
+        offset = self.retransmission.offset_s(transaction.sends, self.pacing_s)
+        transaction.timer = self._loop.call_at(
+            transaction.started + offset, self._resend, transaction
+        )
+
+    def _resend(self, transaction: CheckTransaction) -> None:
+        transaction.timer = None
+        if self.success.done() or self._transport is None or self._transport.is_closing():
+            return
+        self._send(transaction)
+        self._schedule(transaction)
 
     def _received(self, data: bytes, source: tuple[str, int]) -> None:
         verdict = judge_response(data, source, self._expected)
@@ -229,15 +264,13 @@ class MediaPath:
 
     def _stop_pacing(self) -> None:
         for transaction in self.transactions.values():
-            if transaction.task is not None and not transaction.task.done():
-                transaction.task.cancel()
+            if transaction.timer is not None:
+                transaction.timer.cancel()
+                transaction.timer = None
 
     async def close(self) -> None:
         """Stop every transaction and close the socket; safe to call more than once."""
         self._stop_pacing()
-        tasks = [t.task for t in self.transactions.values() if t.task is not None]
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
         if self._transport is not None:
             self._transport.close()
             self._transport = None

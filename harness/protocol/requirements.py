@@ -44,7 +44,11 @@ STUN_REQUIREMENTS = _catalog(
     ("STUN-23", "RFC 8445 §7.1.3, §6.1.1", "a check carries ICE-CONTROLLING, never ICE-CONTROLLED"),
     ("STUN-24", "RFC 8445 §7.2.2, RFC 8489 §9.1.2", "a check carries MESSAGE-INTEGRITY"),
     ("STUN-25", "RFC 8445 §7.1.2, §8.1.1", "USE-CANDIDATE is optional"),
-    ("STUN-30", "RFC 8489 §6.2.1, RFC 8445 §14.2", "the client paces retransmissions at Tp"),
+    (
+        "STUN-30",
+        "RFC 8489 §6.2.1, RFC 8445 §14.2, §14.3",
+        "the client paces retransmissions at Tp, then backs off",
+    ),
     ("STUN-31", "RFC 8489 §6.2.1", "a new transaction only when the client re-targets"),
     ("STUN-32", "RFC 8489 §6.2.1", "the client gives up at the call deadline with a timeout"),
     ("STUN-33", "RFC 8489 §6.3.3, §9.1.4, RFC 8445 §7.2.5.2.1", "which responses count"),

@@ -37,13 +37,14 @@ class AttributeType(IntEnum):
 
 
 KNOWN_TYPES = frozenset(int(t) for t in AttributeType)
+# Rendered once: decode_value names every attribute it reads (for its error
+# messages), and an enum lookup plus str.replace per attribute showed in profiles.
+_NAMES = {int(t): t.name.replace("_", "-") for t in AttributeType}
 
 
 def attribute_name(attr_type: int) -> str:
-    try:
-        return AttributeType(attr_type).name.replace("_", "-")
-    except ValueError:
-        return f"0x{attr_type:04X}"
+    name = _NAMES.get(attr_type)
+    return name if name is not None else f"0x{attr_type:04X}"
 
 
 def comprehension_required(attr_type: int) -> bool:

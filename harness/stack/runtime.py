@@ -6,9 +6,10 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.stack.defects import Defect
 from harness.stack.plan import Address, Component, Plan
@@ -41,6 +42,33 @@ class ComponentContext:
         temp.write_text(str(os.getpid()), encoding="utf-8")
         temp.rename(ready_dir / self.name)
         self.log.info("ready (pid %d)", os.getpid())
+
+
+EVENT_LOOP_ENV = "ULLC_EVENT_LOOP"
+"""``uvloop`` (the default when installed) or ``asyncio``: the components' event loop."""
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop when it is installed and not switched off, else None (asyncio's).
+
+    Why: every component is an event loop that mostly moves small messages, and
+    uvloop's transports and loop cost about half of asyncio's per message, which
+    is what a burst of calls on two cores runs out of. The stack runs the same
+    without it (``ULLC_EVENT_LOOP=asyncio``, or uvloop not installed).
+    """
+    if os.environ.get(EVENT_LOOP_ENV, "uvloop") == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run(main)`` on the loop of :func:`loop_factory`."""
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        runner.run(main)
 
 
 def bind_udp(address: Address) -> socket.socket:

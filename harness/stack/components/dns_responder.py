@@ -19,25 +19,67 @@ import dns.rdatatype
 import dns.rrset
 
 from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import decode_v2
+from harness.faults.proxy_protocol import client_address_v2
 from harness.stack.plan import Address, Plan
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp
 
+CACHE_SIZE = 4096
+"""Remembered answers and client regions (cleared when full)."""
+
 
 class Responder:
+    """Answers with dnspython's message code, and remembers what it answered.
+
+    Why a packet cache: the reply is a function of the query's bytes after its ID
+    and of the client's edge, and every client of a region asks the same question,
+    so a burst of calls would otherwise build the same reply from scratch per call.
+    """
+
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.endpoint = dns.name.from_text(plan.topology.global_endpoint)
         self.zone = self.endpoint.parent()
         self.ttl = plan.topology.dns_ttl_s
+        self.edges: dict[str, str] = {}
+        self.replies: dict[tuple[bytes, str], bytes | None] = {}
+        # One A record set per edge, built once (rrset.from_text parses text each time).
+        self.records = {
+            edge: dns.rrset.from_text(
+                self.endpoint,
+                self.ttl,
+                dns.rdataclass.IN,
+                dns.rdatatype.A,
+                plan.edge_public(edge)[0],
+            )
+            for edge in plan.edges
+        }
 
     def edge_for(self, client_ip: str) -> str:
-        # A client outside every subnet (e.g. 127.0.0.1) is treated as the topology's
-        # client region, so an unconfigured client still reaches an edge.
-        region = self.plan.region_of_client(client_ip) or self.plan.topology.client_region
-        return self.plan.topology.nearest_edge(region)
+        edge = self.edges.get(client_ip)
+        if edge is None:
+            # A client outside every subnet (e.g. 127.0.0.1) is treated as the topology's
+            # client region, so an unconfigured client still reaches an edge.
+            region = self.plan.region_of_client(client_ip) or self.plan.topology.client_region
+            edge = self.plan.topology.nearest_edge(region)
+            if len(self.edges) >= CACHE_SIZE:
+                self.edges.clear()
+            self.edges[client_ip] = edge
+        return edge
 
     def answer(self, wire: bytes, client: Address) -> bytes | None:
+        """The reply to ``wire`` from ``client``, or None to stay silent."""
+        if len(wire) < 12:
+            return self._answer(wire, self.edge_for(client[0]))
+        key = (wire[2:], self.edge_for(client[0]))
+        if key not in self.replies:
+            if len(self.replies) >= CACHE_SIZE:
+                self.replies.clear()
+            self.replies[key] = self._answer(wire, key[1])
+        reply = self.replies[key]
+        # The cached reply carries the ID of the query that built it: answer with ours.
+        return None if reply is None else wire[:2] + reply[2:]
+
+    def _answer(self, wire: bytes, edge: str) -> bytes | None:
         try:
             query = dns.message.from_wire(wire)
         except dns.exception.DNSException:
@@ -57,16 +99,7 @@ class Responder:
             response.set_rcode(dns.rcode.NXDOMAIN)
             return response.to_wire()
         if question.rdtype in (dns.rdatatype.A, dns.rdatatype.ANY):
-            edge = self.edge_for(client[0])
-            response.answer.append(
-                dns.rrset.from_text(
-                    self.endpoint,
-                    self.ttl,
-                    dns.rdataclass.IN,
-                    dns.rdatatype.A,
-                    self.plan.edge_public(edge)[0],
-                )
-            )
+            response.answer.append(self.records[edge])
         return response.to_wire()
 
 
@@ -76,11 +109,10 @@ async def run(ctx: ComponentContext) -> None:
 
     def on_datagram(data: bytes, source: Address) -> None:
         try:
-            header, payload = decode_v2(data)
+            client, payload = client_address_v2(data)
         except ProtocolError:
             return
-        client = header.src if header is not None and header.src is not None else source
-        reply = responder.answer(payload, client)
+        reply = responder.answer(payload, client or source)
         if reply is not None:
             holder[0].sendto(reply, source)
 

@@ -31,7 +31,7 @@ from typing import Any
 from harness.stack.defects import parse_defects
 from harness.stack.local import reaper
 from harness.stack.plan import Component, Plan, Role
-from harness.stack.runtime import ComponentContext
+from harness.stack.runtime import ComponentContext, run_loop
 from harness.stack.topology import load_topology, relocate
 
 COMPONENT_MODULES = {
@@ -122,7 +122,7 @@ class Supervisor:
             loop.add_signal_handler(signal.SIGTERM, ctx.stop.set)
             await module.run(ctx)
 
-        asyncio.run(main())
+        run_loop(main())
         return 0
 
     def _exec_redis(self, component: Component) -> None:
@@ -151,6 +151,8 @@ class Supervisor:
             ctx.log.info("hop server %s", info)
             ctx.ready()
 
+        # asyncio's own loop here: the hop's timer heap relies on loop.call_at and
+        # loop.time() with time.monotonic()'s resolution (uvloop's are milliseconds).
         asyncio.run(serve(options, ready))
         return 0
 

@@ -15,7 +15,12 @@ import pytest
 from client_peers import Gateway, gateway, make_target, responder
 
 from harness.client import CallOutcome, CallResult, EventKind, UllcClient, run_calls
-from harness.client.media import RFC8489_RTO_S, Retransmission
+from harness.client.media import (
+    BACKOFF_AFTER_S,
+    BACKOFF_CAP_S,
+    RFC8489_RTO_S,
+    Retransmission,
+)
 from harness.signaling import ErrorCode, Mode
 
 T = TypeVar("T")
@@ -95,6 +100,39 @@ def test_retransmission_connects_after_losses_at_tp_spacing() -> None:
     assert all(0.5 * TP_MS <= gap <= 4 * TP_MS for gap in gaps), gaps
     assert result.connect_ms is not None
     assert result.connect_ms >= drops * TP_MS * 0.9
+
+
+@pytest.mark.parametrize("tp_ms", [20, 50, 100])
+def test_pacing_backs_off_only_after_half_a_second(tp_ms: int) -> None:
+    # STUN-30: Tp for the first 0.5 s (losing the first check costs one Tp), then
+    # each interval doubles up to 200 ms (RFC 8489 §6.2.1's back-off, applied late).
+    tp = tp_ms / 1000
+    offsets = [Retransmission.PACED.offset_s(i, tp) for i in range(40)]
+    assert offsets[1] == pytest.approx(tp)
+    gaps = [b - a for a, b in itertools.pairwise(offsets)]
+    paced = [g for g, end in zip(gaps, offsets[1:], strict=False) if end < BACKOFF_AFTER_S]
+    assert paced == pytest.approx([tp] * len(paced))
+    assert len(paced) + 1 == round(BACKOFF_AFTER_S / tp)  # K = 0.5 s / Tp sends at Tp
+    later = gaps[len(paced) :]
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(later))  # never shorter again
+    assert later[0] == pytest.approx(min(2 * tp, max(BACKOFF_CAP_S, tp)))
+    assert later[-1] == pytest.approx(max(BACKOFF_CAP_S, tp))
+
+
+def test_unanswered_checks_back_off_after_half_a_second() -> None:
+    drops = 12  # the 13th send connects: 10 at Tp, then 100 ms, 200 ms, 200 ms later
+
+    async def scenario() -> CallResult:
+        async with responder(drop_first=drops) as bot, gateway(holding=bot) as gw:
+            return await _one_call(gw, bot.address)
+
+    result = run(scenario())
+    assert result.outcome is CallOutcome.CONNECTED, result.detail
+    gaps = [b - a for a, b in itertools.pairwise(_sent(result))]
+    assert len(gaps) == drops
+    assert all(0.5 * TP_MS <= gap <= 2 * TP_MS for gap in gaps[:9]), gaps
+    assert 1.5 * TP_MS <= gaps[9] <= 3 * TP_MS, gaps
+    assert all(3 * TP_MS <= gap <= 6 * TP_MS for gap in gaps[10:]), gaps
 
 
 def test_plain_stun_client_loses_an_rto_per_dropped_check() -> None:
