@@ -34,6 +34,16 @@ def test_unknown_or_unparseable_edge_routes_to_default_dc() -> None:  # ROUTE-3 
     assert latency_map.route("not-an-ip") == "dc-us"
 
 
+def test_remembered_routes_are_per_map_version() -> None:  # ROUTE-5
+    first = LatencyMap.from_json(MAP)
+    second = LatencyMap.from_json({**MAP, "version": "v2", "edges": {"127.10.1.1": {"dc-eu": 1}}})
+    for _ in range(2):  # the second round answers from each map's own memory
+        assert first.route("127.10.1.1") == "dc-us"
+        assert second.route("127.10.1.1") == "dc-eu"
+        assert first.route("0127.10.1.1") == first.default_dc  # not an IP: still the default
+    assert first == LatencyMap.from_json(MAP)  # the memory is not part of the value
+
+
 def test_edge_ip_is_canonicalised() -> None:  # ROUTE-2
     body = {**MAP, "edges": {"0:0:0:0:0:0:0:1": {"dc-eu": 1}}}
     assert LatencyMap.from_json(body).route("::1") == "dc-eu"

@@ -42,3 +42,16 @@ def test_other_names_and_types() -> None:
     assert _ask(responder, "x.ullc.test", "A", source).rcode() == dns.rcode.NXDOMAIN
     assert _ask(responder, "example.org", "A", source).rcode() == dns.rcode.REFUSED
     assert responder.answer(b"\x01\x02garbage", (source, 1)) is None
+
+
+def test_a_remembered_reply_carries_each_querys_own_id() -> None:
+    plan = Plan(default_topology())
+    responder = Responder(plan)
+    for region, edge in (("us", "edge-us"), ("eu", "edge-eu"), ("us", "edge-us")):
+        for _ in range(2):
+            query = dns.message.make_query("media.ullc.test", "A")
+            wire = responder.answer(query.to_wire(), (plan.client_ip(region), 5353))
+            assert wire is not None
+            reply = dns.message.from_wire(wire)
+            assert reply.id == query.id
+            assert reply.answer[0][0].address == plan.edge_public(edge)[0]
