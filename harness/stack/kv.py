@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -70,3 +71,62 @@ async def warm(redis: aioredis.Redis, log: logging.Logger) -> bool:
         await asyncio.sleep(WARM_RETRY_S)
     log.warning("session store pool not warmed after %d attempts", WARM_ATTEMPTS)
     return False
+
+
+class Batched:
+    """Commands issued in the same event-loop turn go to Redis as one pipeline.
+
+    Why: a burst of session creations made each store wait for a pooled connection
+    and then a dc-kv round trip of its own (p50 ~250 ms per store at 500 calls with
+    32 connections). A pipeline sends what is queued in one write and reads the
+    answers in order, so one round trip serves the whole turn. Several pipelines
+    may be in flight at once, each on its own pooled connection. Each caller gets
+    its own command's answer or error, as if it had sent the command alone; a
+    connection error fails every command of that pipeline.
+    """
+
+    def __init__(self, redis: aioredis.Redis, *, max_batch: int = 256) -> None:
+        self.redis = redis
+        self.max_batch = max_batch
+        self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._scheduled = False
+
+    async def eval(self, script: str, numkeys: int, *args: str | int) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.append(((script, numkeys, *args), future))
+        if not self._scheduled:
+            self._scheduled = True
+            # After the current turn: whatever else this turn queues joins the pipeline.
+            loop.call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        while self._queue:
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            asyncio.get_running_loop().create_task(self._send(batch))
+
+    async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for args, _ in batch:
+                    pipe.eval(*args)
+                answers = await pipe.execute(raise_on_error=False)
+        except (aioredis.RedisError, OSError) as error:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        except BaseException as error:  # cancelled at shutdown: nobody may hang on us
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(aioredis.ConnectionError(f"store interrupted: {error!r}"))
+            raise
+        for (_, future), answer in zip(batch, answers, strict=True):
+            if future.done():
+                continue
+            if isinstance(answer, Exception):
+                future.set_exception(answer)
+            else:
+                future.set_result(answer)
