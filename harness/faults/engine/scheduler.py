@@ -7,7 +7,8 @@ every timeout *up* to the next millisecond, so each delayed send would land
 earliest due item; when it fires, the remaining sub-millisecond gap is slept
 precisely (``time.sleep`` uses a high-resolution nanosleep), then everything due
 is sent. Items are never sent early, typically < 0.1 ms late; the price is that
-the loop blocks for at most ``_EARLY`` per wake-up, which only happens when a
+the loop blocks for at most ``_SLEEP_MAX`` in all per wake-up (then the timer is
+armed again and the loop reads its sockets first), which only happens when a
 delaying toxic is active.
 """
 
@@ -54,14 +55,19 @@ class TimerHeap:
         self._armed = None
         self._armed_for = float("inf")
         heap = self._heap
+        slept = 0.0
         while heap:
             when = heap[0][0]
             now = time.monotonic()
             if when > now:
                 gap = when - now
-                if gap > _SLEEP_MAX:
+                # The budget is per wake-up, not per item: with items due every few
+                # hundred microseconds (a burst of calls) sleeping item after item
+                # kept the loop from reading its sockets for tens of milliseconds.
+                if slept + gap > _SLEEP_MAX:
                     break
                 time.sleep(gap)
+                slept += gap
             _, _, callback, arg = heapq.heappop(heap)
             try:
                 callback(arg)
