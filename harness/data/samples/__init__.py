@@ -13,7 +13,12 @@ def find(name: str) -> Path | None:
     The linters fall back to it when ``name`` is no file in the working directory,
     so the README's "try" commands work wherever the package is installed.
     """
-    if "/" in name or name.startswith("."):
+    # Hex messages are passed on the same command line: only a plain file name counts.
+    if "/" in name or name.startswith(".") or any(ch.isspace() for ch in name):
         return None
     candidate = FOLDER / name
-    return candidate if candidate.is_file() and candidate.suffix != ".py" else None
+    try:
+        found = candidate.is_file()
+    except OSError:  # e.g. a hex string longer than a file name may be
+        return None
+    return candidate if found and candidate.suffix != ".py" else None

@@ -40,3 +40,11 @@ def test_a_file_in_the_working_directory_wins_over_the_sample(tmp_path: Path) ->
 def test_lint_sdp_finds_a_packaged_sample_by_name(tmp_path: Path, role: str) -> None:
     result = _lint(tmp_path, "lint-sdp", f"{role}.sdp", "--role", role)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hex_on_the_command_line_is_not_taken_for_a_sample_name(tmp_path: Path) -> None:
+    # A long unbroken hex string is longer than a file name may be (ENAMETOOLONG).
+    from harness.data import samples
+
+    assert samples.find("00" * 300) is None
+    assert samples.find("00 01 00 00") is None
