@@ -110,6 +110,8 @@ class Ingress:
         if ufrag in self.held and self._publish_will_tell(ufrag):
             # Already looked up and missed: the store's publish releases it (RACE-3),
             # so a retransmission costs no second lookup.
+            if Defect.WRONG_DC_ANSWERS_401 in self.defects:
+                self._answer_401(item)
             self.hold(ufrag, item)
             return
         self._start_lookup(ufrag, [item])
@@ -138,6 +140,8 @@ class Ingress:
                 raw, pttl = await pipe.execute()
         except (aioredis.RedisError, OSError) as error:
             self.ctx.log.warning("session lookup failed: %s", error)
+            # A lookup that never ran proves nothing: the next datagram asks again.
+            self.looked_up.pop(ufrag, None)
             return None
         if raw is None or pttl is None or pttl <= 0:
             return None
