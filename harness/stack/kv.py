@@ -52,10 +52,11 @@ def session_store(
     return aioredis.Redis(connection_pool=pool)
 
 
-async def warm(redis: aioredis.Redis, log: logging.Logger) -> bool:
-    """Open every connection of ``redis``'s pool (Redis may still be starting); True once done."""
+async def warm(redis: aioredis.Redis, log: logging.Logger, connections: int | None = None) -> bool:
+    """Open ``connections`` (default: all) of ``redis``'s pool, Redis may still be starting;
+    True once done. The pool opens the rest on demand, up to its size."""
     pool = redis.connection_pool
-    size = pool.max_connections
+    size = pool.max_connections if connections is None else min(connections, pool.max_connections)
     for _ in range(WARM_ATTEMPTS):
         taken = await asyncio.gather(
             *(pool.get_connection() for _ in range(size)),  # type: ignore[no-untyped-call]
