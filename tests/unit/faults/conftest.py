@@ -143,6 +143,12 @@ def tcp_rtt(sock: socket.socket, payload: bytes = b"ping" * 4) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+def median_rtt(measure: Callable[[], float], n: int = 5) -> float:
+    """Median of ``n`` round trips: one sample on a shared 2-core machine can spike by
+    tens of ms, which says nothing about the hop."""
+    return statistics.median(measure() for _ in range(n))
+
+
 def paired_medians(clean: Callable[[], float], impaired: Callable[[], float], n: int) -> float:
     """Median(impaired) - median(clean), sampled alternately so load on this shared
     machine hits both sides alike."""
