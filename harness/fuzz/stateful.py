@@ -191,6 +191,11 @@ def call_fault_machine(
             self.paused.clear()
             if self.diverged:
                 world.restore_maps()
+                self.diverged = False
+            # Every sequence ends with a health call on the healed target: the machine
+            # always places a call, and recovery from whatever it did is checked.
+            self.place_call()
+            self.calls_without_faults_connect_under_budget()
 
     return CallFaultMachine
 
