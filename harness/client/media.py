@@ -128,6 +128,16 @@ class Retransmission(StrEnum):
         return offset
 
 
+def pacing_interval_at_s(elapsed_s: float, pacing_s: float) -> float:
+    """STUN-30's interval between the sends around ``elapsed_s`` after the first: P(D) of
+    RACE-4 (Tp for the first 0.5 s, then the back-off interval)."""
+    schedule = Retransmission.PACED
+    index = 0
+    while schedule.offset_s(index + 1, pacing_s) <= elapsed_s:
+        index += 1
+    return schedule.offset_s(index + 1, pacing_s) - schedule.offset_s(index, pacing_s)
+
+
 class MediaPath:
     """One call's check socket and transactions. Use :meth:`open`, then :meth:`close` in finally.
 

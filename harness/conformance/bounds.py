@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.client.media import pacing_interval_at_s
 from harness.stack.topology import Topology
 from harness.target.model import Limits
 
@@ -85,8 +86,9 @@ class World:
 
 
 def race_bound_ms(d_ms: float, media_rtt_ms: float, pacing_ms: float) -> float:
-    """RACE-4: ``D + RTT_media + Tp + 50 ms``."""
-    return d_ms + media_rtt_ms + pacing_ms + SLACK_MS
+    """RACE-4: ``D + RTT_media + P(D) + 50 ms``, P(D) the pacing interval at D (STUN-30)."""
+    interval_ms = 1000 * pacing_interval_at_s(d_ms / 1000, pacing_ms / 1000)
+    return d_ms + media_rtt_ms + interval_ms + SLACK_MS
 
 
 def fallback_bound_ms(media_rtt_ms: float, pacing_ms: float) -> float:

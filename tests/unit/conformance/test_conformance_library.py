@@ -149,3 +149,11 @@ def test_bounds_follow_the_spec_formulas_over_the_default_world() -> None:
     assert world.signaling_lag_ms(100.0) == 100.0
     assert world.race_bound_ms(100.0) == race_bound_ms(100.0, 100.0, 50.0) == 300.0
     assert fallback_bound_ms(100.0, 50.0) == 250.0
+
+
+def test_race_bound_uses_the_pacing_interval_in_force_at_d() -> None:  # RACE-4, STUN-30
+    # Tp for the first 0.5 s of pacing; then STUN-30's back-off (sends at 550, 750 ms...).
+    assert race_bound_ms(400.0, 100.0, 50.0) == 400 + 100 + 50 + 50
+    assert race_bound_ms(500.0, 100.0, 50.0) == 500 + 100 + 100 + 50
+    assert race_bound_ms(600.0, 100.0, 50.0) == 600 + 100 + 200 + 50
+    assert race_bound_ms(5000.0, 100.0, 50.0) == 5000 + 100 + 200 + 50
