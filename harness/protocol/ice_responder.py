@@ -25,12 +25,16 @@ from .ice import build_binding_error
 from .stun_attributes import (
     KNOWN_TYPES,
     AttributeType,
-    attribute_name,
     comprehension_required,
-    decode_value,
 )
 from .stun_integrity import fingerprint, short_term_key
-from .stun_message import Method, StunAttribute, StunMessage, encode_message, verify_integrity
+from .stun_message import (
+    Method,
+    StunMessage,
+    decode_attributes,
+    encode_message,
+    verify_integrity,
+)
 from .stun_wire import (
     HEADER_LENGTH,
     MAGIC_COOKIE_BYTES,
@@ -201,21 +205,13 @@ def ingress_ufrag(datagram: bytes) -> str | None:
 def _decode(wire: WireScan) -> StunMessage:
     # parse_message() minus its own scan(): decide() has scanned already and found
     # no framing problem, so only the attribute values remain to be decoded.
-    assert wire.message_type is not None
     assert wire.transaction_id is not None
-    attributes = []
-    for raw in wire.attributes:
-        try:
-            decoded = decode_value(raw.type, raw.value, wire.transaction_id)
-        except AttributeValueError as error:
-            raise AttributeValueError(
-                error.requirement,
-                f"{attribute_name(raw.type)} at offset {raw.offset}: {error.message}",
-                offset=raw.offset,
-            ) from None
-        attributes.append(StunAttribute(raw.type, raw.value, decoded, raw.offset))
     return StunMessage(
-        Method.BINDING, MessageClass.REQUEST, wire.transaction_id, tuple(attributes), wire.data
+        Method.BINDING,
+        MessageClass.REQUEST,
+        wire.transaction_id,
+        decode_attributes(wire),
+        wire.data,
     )
 
 

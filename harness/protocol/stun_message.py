@@ -32,6 +32,7 @@ from .stun_wire import (
     HEADER_LENGTH,
     MessageClass,
     ProblemKind,
+    WireScan,
     decode_type,
     encode_attribute,
     encode_header,
@@ -123,6 +124,15 @@ def parse_message(data: bytes) -> StunMessage:
     assert wire.message_type is not None
     assert wire.transaction_id is not None
     method, message_class = decode_type(wire.message_type)
+    return StunMessage(
+        method, message_class, wire.transaction_id, decode_attributes(wire), wire.data
+    )
+
+
+def decode_attributes(wire: WireScan) -> tuple[StunAttribute, ...]:
+    """The values of a scan without framing problems; raises AttributeValueError naming
+    the attribute and its offset."""
+    assert wire.transaction_id is not None
     attributes = []
     for raw in wire.attributes:
         try:
@@ -134,7 +144,7 @@ def parse_message(data: bytes) -> StunMessage:
                 offset=raw.offset,
             ) from None
         attributes.append(StunAttribute(raw.type, raw.value, decoded, raw.offset))
-    return StunMessage(method, message_class, wire.transaction_id, tuple(attributes), wire.data)
+    return tuple(attributes)
 
 
 def verify_fingerprint(message: StunMessage) -> bool | None:
