@@ -7,10 +7,12 @@ budget (failures count as infinitely slow) and accounts for every call.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from harness.conformance.accounting import p95_counting_failures
-from harness.conformance.bounds import World
+from harness.conformance.bounds import SLACK_MS, World
 from harness.fixtures.calls import CallRunner
 from harness.fixtures.faults import Faults
 from suites.chaos.conftest import Accountant
@@ -41,6 +43,34 @@ def test_media_loss_stays_under_budget(
     # Physics still holds: nothing connects faster than the client-DC round trip (TOPO-4).
     assert batch.stats.p50_ms is not None
     assert batch.stats.p50_ms >= world.media_rtt_ms, batch.stats.table()
+
+
+@pytest.mark.requirements("STUN-30", "RACE-5")
+def test_lost_checks_cost_pacing_intervals_not_retransmission_timeouts(
+    world: World,
+    ullc_faults: Faults,
+    ullc_calls: CallRunner,
+    accounted: Accountant,
+) -> None:
+    # 20 % loss each way loses a check or its answer 36 % of the time. Paced at Tp
+    # (STUN-30), a call needs seven or more extra intervals with probability 0.36^7 ~ 0.08 %,
+    # so p95 stays within RTT + 6 Tp (the margin absorbs a loaded machine); plain STUN's
+    # 500 ms RTO (RFC 8489 §6.2.1) puts about a third of the calls past RTT + 500 ms,
+    # which this bound catches. The loss is on
+    # every port of the client's edge (an access network loses packets whatever their
+    # port): else FB-2's re-target to the pinned media port would step around it.
+    access = [link for link in ullc_faults.links if link.startswith(_media_link(world))]
+    with contextlib.ExitStack() as stack:
+        for link in access:
+            stack.enter_context(ullc_faults.loss(link, 0.20))
+        batch = ullc_calls.run(label="loss 20% on every client-edge port")
+
+    accounted(batch.results, expected_calls=batch.stats.calls)
+    bound_ms = world.media_rtt_ms + 6 * world.pacing_ms + SLACK_MS
+    assert p95_counting_failures(batch.results) <= bound_ms, (
+        f"STUN-30: a lost check costs one Tp; p95 over RTT_media + 6 Tp + {SLACK_MS:g} = "
+        f"{bound_ms:g} ms means retransmissions wait longer than Tp\n{batch.stats.table()}"
+    )
 
 
 @pytest.mark.requirements("STUN-30", "RACE-2", "RACE-5", "SIG-14")

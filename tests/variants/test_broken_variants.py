@@ -34,6 +34,10 @@ HAPPY = "suites/happy_path/test_happy_path.py"
 STUN = "suites/conformance/test_conformance_stun.py"
 SIGNALING = "suites/conformance/test_conformance_signaling.py"
 RACE = "suites/chaos/test_chaos_race.py"
+PACING_TEST = (
+    "suites/chaos/test_chaos_media.py"
+    "::test_lost_checks_cost_pacing_intervals_not_retransmission_timeouts"
+)
 RUN_TIMEOUT_S = 300
 
 
@@ -92,10 +96,13 @@ CATCHES = [
 ]
 
 
-def _pytest(tests: list[str], defects: str) -> subprocess.CompletedProcess[str]:
+def _pytest(
+    tests: list[str], defects: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``python -m pytest TESTS`` in the repository, as a user runs the suites."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "ULLC_"))}
     env[DEFECTS_ENV] = defects
+    env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", *tests],
         cwd=ROOT,
@@ -139,8 +146,19 @@ def test_suite_test_fails_against_the_broken_stack(catch: Catch) -> None:
     assert catch.evidence in output, output[-3000:]
 
 
+def test_plain_stun_retransmission_client_is_caught() -> None:
+    # The client-side variant of issue 5: retransmitting on RFC 8489's 500 ms RTO
+    # instead of STUN-30's pacing (harness.client.media.Retransmission.RFC8489).
+    run = _pytest([PACING_TEST], "", {"ULLC_CLIENT_RETRANSMISSION": "rfc8489"})
+
+    output = run.stdout + run.stderr
+    assert run.returncode == 1, output[-3000:]
+    assert _failed(run) == {PACING_TEST}, output[-3000:]
+    assert "STUN-30: a lost check costs one Tp" in output, output[-3000:]
+
+
 def test_the_catching_suite_tests_pass_against_the_clean_stack() -> None:
-    run = _pytest([c.test for c in CATCHES], "")
+    run = _pytest([*(c.test for c in CATCHES), PACING_TEST], "")
 
     output = run.stdout + run.stderr
     assert "deliberate defects" not in output
