@@ -14,7 +14,7 @@ from harness.client.result import CallOutcome, EventKind
 from harness.conformance.accounting import p95_counting_failures
 from harness.conformance.bounds import World, fallback_bound_ms
 from harness.faults.model import Stream
-from harness.faults.vocabulary import PartitionMode
+from harness.faults.vocabulary import Fault, PartitionMode
 from harness.fixtures.calls import CallRunner
 from harness.fixtures.faults import Faults
 from harness.fixtures.target_session import RunningTarget
@@ -68,21 +68,10 @@ def test_failing_redis_fails_calls_typed_and_recovers(
     ullc_calls: CallRunner,
     accounted: Accountant,
 ) -> None:
+    # Nothing can store a session: every call during the fault fails, as SIG-12 names it.
     link = f"dc-kv.{world.dc}"
     fault = ullc_faults.partition(link) if how == "partition" else ullc_faults.reset(link)
-    with fault:
-        during = ullc_calls.run(DURING_CALLS, label=f"redis {how}")
-    after = ullc_calls.run(AFTER_CALLS, label="redis healed")
-
-    accounted([*during.results, *after.results], expected_calls=DURING_CALLS + AFTER_CALLS)
-    # Nothing can store a session: every call during the fault fails, as SIG-12 names it.
-    assert during.stats.connected == 0, during.stats.table()
-    assert set(during.stats.failures) <= _expected_outage_errors(), during.stats.table()
-    # SIG-13: the gateway answers within its timeout even though the DC cannot store.
-    limit_ms = ullc_target.target.limits.signaling_timeout_ms + world.media_rtt_ms
-    slow = [r.response_ms for r in during.results if (r.response_ms or 0) > limit_ms]
-    assert not slow, f"answers later than {limit_ms:g} ms: {slow}"
-    assert after.stats.failed == 0, after.stats.table()
+    _outage_fails_typed_then_heals(fault, f"redis {how}", world, ullc_target, ullc_calls, accounted)
 
 
 @pytest.mark.requirements("SIG-12", "SIG-13", "SIG-14", "STUN-32", "CTL-5")
@@ -93,13 +82,30 @@ def test_dc_paused_fails_calls_typed_and_resumed_dc_serves(
     ullc_calls: CallRunner,
     accounted: Accountant,
 ) -> None:
-    with ullc_faults.pause(world.dc):
-        during = ullc_calls.run(DURING_CALLS, label=f"{world.dc} paused")
-    after = ullc_calls.run(AFTER_CALLS, label=f"{world.dc} resumed")
+    _outage_fails_typed_then_heals(
+        ullc_faults.pause(world.dc), f"{world.dc} paused", world, ullc_target, ullc_calls,
+        accounted,
+    )  # fmt: skip
+
+
+def _outage_fails_typed_then_heals(
+    fault: Fault,
+    label: str,
+    world: World,
+    ullc_target: RunningTarget,
+    ullc_calls: CallRunner,
+    accounted: Accountant,
+) -> None:
+    """During ``fault`` every call fails with a typed error answered in time; after it,
+    every call connects again."""
+    with fault:
+        during = ullc_calls.run(DURING_CALLS, label=label)
+    after = ullc_calls.run(AFTER_CALLS, label=f"{label}, healed")
 
     accounted([*during.results, *after.results], expected_calls=DURING_CALLS + AFTER_CALLS)
     assert during.stats.connected == 0, during.stats.table()
     assert set(during.stats.failures) <= _expected_outage_errors(), during.stats.table()
+    # SIG-13: the gateway answers within its timeout even though the DC cannot serve.
     limit_ms = ullc_target.target.limits.signaling_timeout_ms + world.media_rtt_ms
     late = [r.response_ms for r in during.results if (r.response_ms or 0) > limit_ms]
     assert not late, f"SIG-13: answers later than {limit_ms:g} ms: {late}"
