@@ -15,22 +15,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.cli.arguments import positive_int
+
 if TYPE_CHECKING:
     from harness.bench.common import Row
 
 NAME = "bench"
 HELP = "Run the benchmarks (timing targets) and write reports/bench.json and bench.png."
 HEADER: tuple[str, str, str, str] = ("metric", "value", "target", "verdict")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -46,18 +38,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--calls",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="calls per mode in ullc_vs_sequential (default 100)",
     )
     parser.add_argument(
         "--concurrent",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="simultaneous calls in concurrency (default 500, the size the target is for)",
     )
     parser.add_argument(
-        "--starts", type=_positive, metavar="K", help="stack starts in startup (default 5)"
+        "--starts", type=positive_int, metavar="K", help="stack starts in startup (default 5)"
     )
     parser.add_argument("--output", type=Path, default=Path("reports/bench.json"))
     parser.add_argument(

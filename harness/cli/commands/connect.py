@@ -13,6 +13,8 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.cli.arguments import positive_int
+
 if TYPE_CHECKING:
     from harness.client.result import CallResult
     from harness.client.stats import CallStats
@@ -25,16 +27,6 @@ PROGRESS_FROM = 20
 """Runs at least this long report progress on stderr."""
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target",
@@ -44,11 +36,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         " stack for the run and tear it down after",
     )
     parser.add_argument(
-        "--calls", type=_positive, required=True, metavar="N", help="number of calls"
+        "--calls", type=positive_int, required=True, metavar="N", help="number of calls"
     )
     parser.add_argument(
         "--concurrency",
-        type=_positive,
+        type=positive_int,
         default=1,
         metavar="C",
         help="simultaneous clients, each with its own gateway connection (default 1)",
