@@ -145,6 +145,13 @@ def client_address_v2(datagram: bytes) -> tuple[Address | None, bytes]:
     return (header.src if header is not None else None), payload
 
 
+def original_sender(datagram: bytes, source: Address) -> tuple[Address, bytes]:
+    """Who really sent ``datagram`` and its payload: the v2 header's client address when a
+    relay prepended one, else ``source``. Raises ProtocolError as :func:`decode_v2` does."""
+    client, payload = client_address_v2(datagram)
+    return (client if client is not None else source), payload
+
+
 def decode_v2(datagram: bytes) -> tuple[ProxyHeader | None, bytes]:
     """Split a datagram into (header, payload); (None, datagram) when it has no v2 signature.
 

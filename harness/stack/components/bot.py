@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import client_address_v2
+from harness.faults.proxy_protocol import original_sender
 from harness.protocol.ice_responder import Decision, decide, ingress_ufrag
 from harness.protocol.stun_attributes import AttributeType, encode_address
 from harness.protocol.stun_message import Method, encode_message
@@ -157,12 +157,10 @@ class Bot:
 
     def on_datagram(self, endpoint: UdpEndpoint, data: bytes, source: Address) -> None:
         try:
-            client, payload = client_address_v2(data)
+            client, payload = original_sender(data, source)
         except ProtocolError:
             self.outcomes["discard-bad-proxy-header"] += 1
             return
-        if client is None:
-            client = source
         if self.defects and self._defective_answer(endpoint, payload, client, source):
             return
         key = (payload, client)

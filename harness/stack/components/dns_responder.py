@@ -19,7 +19,7 @@ import dns.rdatatype
 import dns.rrset
 
 from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import client_address_v2
+from harness.faults.proxy_protocol import original_sender
 from harness.stack.plan import Address, Plan
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp
 
@@ -109,10 +109,10 @@ async def run(ctx: ComponentContext) -> None:
 
     def on_datagram(data: bytes, source: Address) -> None:
         try:
-            client, payload = client_address_v2(data)
+            client, payload = original_sender(data, source)
         except ProtocolError:
             return
-        reply = responder.answer(payload, client or source)
+        reply = responder.answer(payload, client)
         if reply is not None:
             holder[0].sendto(reply, source)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import client_address_v2, encode_v2
+from harness.faults.proxy_protocol import encode_v2, original_sender
 from harness.stack.control import MapHolder, control_routes, start_site
 from harness.stack.defects import Defect
 from harness.stack.maps import true_map
@@ -53,12 +53,10 @@ class Edge:
 
     def on_datagram(self, port: int, pinned: str | None, data: bytes, source: Address) -> None:
         try:
-            client, payload = client_address_v2(data)
+            client, payload = original_sender(data, source)
         except ProtocolError:
             self.counters["discard-bad-proxy-header"] += 1
             return
-        if client is None:
-            client = source
         # One map reference per decision (ROUTE-5); pinned ports ignore the map (FB-1).
         dc = pinned or self.maps.current.route(self.public_ip)
         if dc not in self.dcs:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import client_address_v2, decode_v2, encode_v2
+from harness.faults.proxy_protocol import decode_v2, encode_v2, original_sender
 from harness.protocol.ice import build_binding_error
 from harness.protocol.ice_responder import ingress_ufrag
 from harness.stack import kv
@@ -79,12 +79,10 @@ class Ingress:
     # -- packet path ------------------------------------------------------------------------
     def on_datagram(self, data: bytes, source: Address) -> None:
         try:
-            client, payload = client_address_v2(data)
+            client, payload = original_sender(data, source)
         except ProtocolError:
             self.counters["discard-bad-proxy-header"] += 1
             return
-        if client is None:
-            client = source
         # STUN-40..42 and SESS-3 (no readable USERNAME): dropped here, before any lookup.
         ufrag = ingress_ufrag(payload)
         if ufrag is None:

@@ -143,3 +143,11 @@ def test_gilbert_elliott_state_machine_has_the_stationary_loss() -> None:
     toxic = _udp("loss_burst", seed=random.randrange(1 << 30), p=0.1, r=0.4)
     kept = len(_run(toxic, 50_000))
     assert 1 - kept / 50_000 == pytest.approx(0.1 / 0.5, abs=0.02)
+
+
+def test_original_sender_is_the_header_client_else_the_datagram_source() -> None:
+    from harness.faults.proxy_protocol import encode_v2, original_sender
+
+    relayed = encode_v2(("127.1.0.10", 50000), ("127.2.0.1", 3478)) + b"payload"
+    assert original_sender(relayed, ("127.9.9.9", 1)) == (("127.1.0.10", 50000), b"payload")
+    assert original_sender(b"payload", ("127.9.9.9", 1)) == (("127.9.9.9", 1), b"payload")
