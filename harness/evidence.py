@@ -57,11 +57,19 @@ class Evidence:
     component_logs: dict[str, Path] = field(default_factory=dict)
     """Per component of the stack, its log file (attached when the test fails)."""
 
-    def add_batch(self, label: str, results: list[CallResult], *, started_at: float) -> CallBatch:
+    def add_batch(
+        self,
+        label: str,
+        results: list[CallResult],
+        *,
+        started_at: float,
+        stats: CallStats | None = None,
+    ) -> CallBatch:
+        """Record a run of calls; pass ``stats`` when the caller already has them."""
         batch = CallBatch(
             label=label,
             results=tuple(results),
-            stats=CallStats.from_results(results),
+            stats=stats if stats is not None else CallStats.from_results(results),
             started_at=started_at,
             finished_at=time.monotonic(),
         )
