@@ -45,6 +45,10 @@ def test_media_loss_stays_under_budget(
     assert batch.stats.p50_ms >= world.media_rtt_ms, batch.stats.table()
 
 
+LOST_CHECK_CALLS = 80
+"""The sample the lost-check test needs whatever ``--ullc-calls`` says (see its comment)."""
+
+
 @pytest.mark.requirements("STUN-30", "RACE-5")
 def test_lost_checks_cost_pacing_intervals_not_retransmission_timeouts(
     world: World,
@@ -53,23 +57,36 @@ def test_lost_checks_cost_pacing_intervals_not_retransmission_timeouts(
     accounted: Accountant,
 ) -> None:
     # 20 % loss each way loses a check or its answer 36 % of the time. Paced at Tp
-    # (STUN-30), a call needs seven or more extra intervals with probability 0.36^7 ~ 0.08 %,
-    # so p95 stays within RTT + 6 Tp (the margin absorbs a loaded machine); plain STUN's
-    # 500 ms RTO (RFC 8489 §6.2.1) puts about a third of the calls past RTT + 500 ms,
-    # which this bound catches. The loss is on
-    # every port of the client's edge (an access network loses packets whatever their
-    # port): else FB-2's re-target to the pinned media port would step around it.
+    # (STUN-30), a call needs nine losses in a row to pass RTT + 8 Tp + slack:
+    # 0.36^9 ~ 1e-4 a call. A client on plain STUN's 500 ms RTO (RFC 8489 §6.2.1)
+    # connects no sooner than RTT + 500 ms whenever a check and its fallback re-target
+    # both go unanswered, about 13 % of calls (measured: 27 of 200). So the test counts
+    # calls over the bound and allows one (a loaded machine): with 80 calls a paced
+    # client fails it with odds ~ 3e-5, a plain-STUN client passes with odds ~ 1e-4.
+    # A percentile would not do: p95 of 20 calls lets a plain client through one run
+    # in five. The loss is on every port of the client's edge (an access network loses
+    # packets whatever their port): else FB-2's re-target to the pinned media port
+    # would step around it.
     access = [link for link in ullc_faults.links if link.startswith(_media_link(world))]
     with contextlib.ExitStack() as stack:
         for link in access:
             stack.enter_context(ullc_faults.loss(link, 0.20))
-        batch = ullc_calls.run(label="loss 20% on every client-edge port")
+        batch = ullc_calls.run(
+            max(ullc_calls.default_calls, LOST_CHECK_CALLS),
+            label="loss 20% on every client-edge port",
+        )
 
     accounted(batch.results, expected_calls=batch.stats.calls)
-    bound_ms = world.media_rtt_ms + 6 * world.pacing_ms + SLACK_MS
-    assert p95_counting_failures(batch.results) <= bound_ms, (
-        f"STUN-30: a lost check costs one Tp; p95 over RTT_media + 6 Tp + {SLACK_MS:g} = "
-        f"{bound_ms:g} ms means retransmissions wait longer than Tp\n{batch.stats.table()}"
+    bound_ms = world.media_rtt_ms + 8 * world.pacing_ms + SLACK_MS
+    latencies = (
+        r.connect_ms if r.connected and r.connect_ms is not None else float("inf")
+        for r in batch.results
+    )
+    slow = sorted(round(ms) if ms != float("inf") else ms for ms in latencies if ms > bound_ms)
+    assert len(slow) <= 1, (
+        f"STUN-30: a lost check costs one Tp; {len(slow)} of {batch.stats.calls} calls "
+        f"over RTT_media + 8 Tp + {SLACK_MS:g} = {bound_ms:g} ms ({slow} ms) means "
+        f"retransmissions wait longer than Tp\n{batch.stats.table()}"
     )
 
 
