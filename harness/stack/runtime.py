@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.stack.atomic import write_atomically
 from harness.stack.defects import Defect
 from harness.stack.plan import Address, Component, Plan
 
@@ -37,10 +38,7 @@ class ComponentContext:
 
     def ready(self) -> None:
         """Tell the runner this component is bound and serving (a marker file, atomic)."""
-        ready_dir = self.run_dir / "ready"
-        temp = ready_dir / f".{self.name}.tmp"
-        temp.write_text(str(os.getpid()), encoding="utf-8")
-        temp.rename(ready_dir / self.name)
+        write_atomically(self.run_dir / "ready" / self.name, str(os.getpid()))
         self.log.info("ready (pid %d)", os.getpid())
 
 

@@ -292,7 +292,7 @@ class LocalBackend:
                 f"last log lines:\n{_tail(self.run_dir / 'logs' / 'supervisor.log')}",
                 hint=f"read {self.run_dir / 'logs'}",
             )
-        for marker in sorted((self.run_dir / "exited").iterdir()):
+        for marker in sorted((self.run_dir / "exited").glob("[!.]*")):
             raise StackStartError(
                 f"component {marker.name} exited with status {marker.read_text().strip()} "
                 f"during start\nlast log lines of {marker.name}:\n{_tail(self._log(marker.name))}",

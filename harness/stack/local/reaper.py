@@ -22,6 +22,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.stack.atomic import write_atomically
+
 SESSION_ENV = "ULLC_HARNESS_SESSION"
 RUN_ROOT_ENV = "ULLC_HARNESS_RUN_ROOT"
 KEEP_DEAD_RUNS = 20
@@ -106,9 +108,7 @@ class PidRecord:
 
 def write_pidfile(directory: Path, name: str, pid: int, session: str) -> PidRecord:
     record = PidRecord(name, pid, start_time(pid) or 0, session)
-    temp = directory / f".{name}.tmp"
-    temp.write_text(record.to_json(), encoding="utf-8")
-    temp.rename(directory / f"{name}.json")
+    write_atomically(directory / f"{name}.json", record.to_json())
     return record
 
 

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.stack.atomic import write_atomically
 from harness.stack.defects import parse_defects
 from harness.stack.local import reaper
 from harness.stack.plan import Component, Plan, Role
@@ -210,7 +211,7 @@ class Supervisor:
             component = self.children.pop(pid, None)
             if component is not None:
                 code = os.waitstatus_to_exitcode(status)
-                (self.run_dir / "exited" / component.name).write_text(str(code))
+                write_atomically(self.run_dir / "exited" / component.name, str(code))
 
     def _teardown(self) -> int:
         for pid in list(self.children):
