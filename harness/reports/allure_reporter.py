@@ -41,10 +41,11 @@ from typing import Any
 
 import pytest
 
-from harness.client.result import CallResult, EventKind
+from harness.client.result import CallResult
 from harness.evidence import CallBatch, Evidence
 from harness.fixtures.evidence import EVIDENCE_KEY
 from harness.fixtures.run import RUN_KEY
+from harness.reports.phases import call_phases, call_span_ms, call_title
 from harness.reports.redact import Redactor, redact, secrets_of_target
 from harness.reports.summary import CallSample, RunSummary, suite_of
 
@@ -341,6 +342,7 @@ class ReportPlugin:
 
     def _steps(self, evidence: Evidence, sample: _Sample | None) -> None:
         allure = _allure()
+        clock = _WallClock()
 
         for batch in evidence.batches:
             s = batch.stats
@@ -349,17 +351,26 @@ class ReportPlugin:
                 for name, value in (("p50", s.p50_ms), ("p95", s.p95_ms), ("p99", s.p99_ms))
                 if value is not None
             )
-            with allure.step(
+            title = (
                 f"batch {batch.label}: {s.connected}/{s.calls} connected, {p}, "
                 f"{s.fallbacks} fallbacks"
-            ):
+            )
+            with _timed_step(title, clock.ms(batch.started_at), clock.ms(batch.finished_at)):
                 pass
         if sample is None:
             return
         result = sample.result
-        with contextlib.suppress(_CallFailedError), allure.step(_call_title(result)):
-            for title in _phase_titles(result):
-                with allure.step(redact(title, self.redactor)):
+        # Phases are placed on the wall clock from the call's own monotonic start.
+        origin = clock.ms(result.started_at) if result.started_at is not None else None
+
+        def at(offset_ms: float) -> int | None:
+            return None if origin is None else round(origin + offset_ms)
+
+        call_step = _timed_step(call_title(result), at(0.0), at(call_span_ms(result)))
+        with contextlib.suppress(_CallFailedError), call_step:
+            for phase in call_phases(result):
+                title = redact(phase.title, self.redactor)
+                with _timed_step(title, at(phase.start_ms), at(phase.end_ms)):
                     pass
             if not result.connected:
                 # Raising inside the step is how allure marks it (and its parent) failed.
@@ -486,62 +497,40 @@ class _CallFailedError(Exception):
     """Internal: raised inside an allure step to mark the sample call's failure step red."""
 
 
-def _call_title(result: CallResult) -> str:
-    if result.connected and result.connect_ms is not None:
-        via = "after fallback" if result.fell_back else "via edge"
-        return f"sample {result.mode.value} call: connected {via} in {result.connect_ms:.1f} ms"
-    return f"sample {result.mode.value} call: {result.failure}"
+class _WallClock:
+    """Maps ``time.monotonic()`` readings to epoch milliseconds, as Allure times steps."""
+
+    def __init__(self) -> None:
+        self._offset_s = time.time() - time.monotonic()
+
+    def ms(self, monotonic_s: float) -> int:
+        return round((monotonic_s + self._offset_s) * 1000)
 
 
-def _phase_titles(result: CallResult) -> list[str]:
-    """The sample call's phases, each with its times (ms after connect)."""
-    events = list(result.timeline)
+@contextlib.contextmanager
+def _timed_step(title: str, start_ms: int | None, stop_ms: int | None) -> Iterator[None]:
+    """An Allure step that shows when its phase really ran, not when the report was written.
 
-    def first(kind: EventKind) -> Any:
-        return next((e for e in events if e.kind is kind), None)
+    allure's public API times a step by its ``with`` block, and the report is written after
+    the calls; so the step object is looked up in allure-pytest's reporter and re-timed
+    after the block closes. Should that internal change, steps keep their block's times.
+    """
+    context = _allure().step(title)
+    with context:
+        step = _open_step(context.uuid)
+        yield
+    if step is not None and start_ms is not None and stop_ms is not None:
+        step.start, step.stop = start_ms, max(start_ms, stop_ms)
 
-    titles: list[str] = []
-    dns_sent, dns_answer = first(EventKind.DNS_SENT), first(EventKind.DNS_ANSWERED)
-    if dns_sent is not None:
-        answer = (
-            f"-> {dns_answer.detail.get('address')} at {dns_answer.t_ms:.1f} ms"
-            if dns_answer is not None
-            else "no answer"
-        )
-        titles.append(f"DNS {dns_sent.detail.get('name', '')} at {dns_sent.t_ms:.1f} ms {answer}")
-    request, response = first(EventKind.REQUEST_SENT), first(EventKind.RESPONSE_RECEIVED)
-    if request is not None:
-        got = (
-            f"{response.detail.get('type', 'response')}"
-            + (f" (DC {response.detail['dc']})" if "dc" in response.detail else "")
-            + (f" (code {response.detail['code']})" if "code" in response.detail else "")
-            + f" at {response.t_ms:.1f} ms"
-            if response is not None
-            else "no response"
-        )
-        titles.append(f"signaling: session.create sent at {request.t_ms:.1f} ms, {got}")
-    per_target: dict[str, list[Any]] = {}
-    for event in events:
-        if event.kind is EventKind.CHECK_SENT:
-            per_target.setdefault(str(event.detail.get("target")), []).append(event)
-    answers = [e for e in events if e.kind is EventKind.CHECK_ANSWERED]
-    for target, sent in per_target.items():
-        via = sent[0].detail.get("via", "edge")
-        answered = [
-            str(a.detail.get("status")) for a in answers if a.detail.get("source") == target
-        ]
-        span = f"{sent[0].t_ms:.1f}..{sent[-1].t_ms:.1f} ms"
-        titles.append(
-            f"checks -> {target} ({via}): {len(sent)} sent {span}"
-            + (f", answers: {', '.join(answered)}" if answered else ", no answer")
-        )
-    for event in events:
-        if event.kind is EventKind.RETARGET:
-            titles.append(f"retarget -> {event.detail.get('target')} at {event.t_ms:.1f} ms")
-    connected = first(EventKind.CONNECTED)
-    if connected is not None:
-        titles.append(f"connected via {connected.detail.get('via')} at {connected.t_ms:.1f} ms")
-    return titles
+
+def _open_step(uuid: str) -> Any:
+    import allure_commons
+
+    for plugin in allure_commons.plugin_manager.get_plugins():
+        reporter = getattr(plugin, "allure_logger", None)
+        if reporter is not None and hasattr(reporter, "get_item"):
+            return reporter.get_item(uuid)
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -54,6 +54,24 @@ def test_every_suite_test_gets_plots_timeline_json_and_pcap(suite_run: SuiteRun)
         assert any(p.startswith("retarget ->") for p in phases)
 
 
+def test_steps_span_the_phases_of_the_call_not_the_report_writing(suite_run: SuiteRun) -> None:
+    case = _results(suite_run.results)["test_diverged_call_recovers"]
+    call = case["steps"][1]
+
+    def duration(step: dict) -> int:
+        return int(step["stop"] - step["start"])
+
+    # The sample call connected in 171 ms (report_samples.fallback_call).
+    assert duration(call) == 171
+    by_name = {step["name"].split(" ")[0]: step for step in call["steps"]}
+    assert duration(by_name["signaling:"]) == 116  # sent at 4.3 ms, answered at 120.0 ms
+    assert duration(by_name["DNS"]) == 4  # 0.2 -> 4.0 ms
+    # Phases sit inside the call on the same clock: signaling starts 4 ms in.
+    assert by_name["signaling:"]["start"] - call["start"] == 4
+    checks = [step for step in call["steps"] if step["name"].startswith("checks ->")]
+    assert [duration(step) for step in checks] == [58, 51]  # edge 4.2 -> 62; media 120.3 -> 171
+
+
 def test_failed_test_gets_component_logs(suite_run: SuiteRun) -> None:
     results = suite_run.results
     cases = _results(results)
