@@ -138,8 +138,17 @@ def test_two_xdist_workers_each_get_their_own_stack(
     assert_all_gone(found)
 
 
+def _ctrl_c_reaches_it() -> None:
+    """Popen preexec: a run started in the background (nohup, `&` in a CI script) inherits
+    SIGINT ignored, and Python then installs no KeyboardInterrupt handler; a terminal's
+    Ctrl-C, which these tests stand in for, always reaches the foreground process."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_tears_the_stack_down(pytester: pytest.Pytester, record_dir: Path) -> None:
-    pytester.makeconftest(RECORD_PIDS.replace("def record", "def ullc_record"))
+    # Should the run not stop, SIGUSR1 makes it print where each thread is stuck.
+    dump_stacks = "import faulthandler, signal\nfaulthandler.register(signal.SIGUSR1)\n"
+    pytester.makeconftest(dump_stacks + RECORD_PIDS.replace("def record", "def ullc_record"))
     pytester.makepyfile(
         test_interrupted="""
         import time
@@ -150,23 +159,33 @@ def test_ctrl_c_tears_the_stack_down(pytester: pytest.Pytester, record_dir: Path
             time.sleep(60)
         """
     )
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_interrupted.py"],
         cwd=pytester.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not list(record_dir.glob("*.json")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert list(record_dir.glob("*.json")), "the inner run never started its stack"
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        preexec_fn=_ctrl_c_reaches_it,
+    ) as process:
+        try:
+            deadline = time.monotonic() + 60
+            while not list(record_dir.glob("*.json")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert list(record_dir.glob("*.json")), "the inner run never started its stack"
+            process.send_signal(signal.SIGINT)
+            try:
+                output, _ = process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGUSR1)
+                time.sleep(1.0)
+                process.kill()
+                output, _ = process.communicate(timeout=10)
+                raise AssertionError(
+                    "still running 30 s after SIGINT:\n" + output.decode(errors="replace")
+                ) from None
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     assert process.returncode == pytest.ExitCode.INTERRUPTED, output.decode()
     assert_all_gone(records(record_dir))
 

@@ -55,6 +55,25 @@ def _read_line_with(process: subprocess.Popen[str], prefix: str, timeout: float)
     raise AssertionError(f"no line starting with {prefix!r} in {timeout} s; stderr: {stderr}")
 
 
+def _ctrl_c_reaches_it() -> None:
+    """Popen preexec: a run started in the background (nohup, `&` in a CI script) inherits
+    SIGINT ignored, and Python then installs no KeyboardInterrupt handler; a terminal's
+    Ctrl-C, which these tests stand in for, always reaches the foreground process."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _stuck(process: subprocess.Popen[str], run_dir: Path) -> str:
+    """What a process that ignored its stop was doing: its threads' stacks (the CLI dumps
+    them on SIGUSR1), its stderr, and the supervisor's log."""
+    process.send_signal(signal.SIGUSR1)
+    time.sleep(1.0)
+    process.kill()
+    _, stderr = process.communicate(timeout=10)
+    supervisor = run_dir / "logs" / "supervisor.log"
+    log = supervisor.read_text() if supervisor.exists() else "(no supervisor log)"
+    return f"still running 15 s after SIGINT\n--- stderr ---\n{stderr}\n--- supervisor ---\n{log}"
+
+
 def test_stop_leaves_no_process(tmp_path: Path) -> None:
     stack = LocalBackend(network="auto", run_root=tmp_path)
     stack.start()
@@ -73,6 +92,7 @@ def test_sigint_to_up_tears_everything_down(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=_env(tmp_path),
+        preexec_fn=_ctrl_c_reaches_it,
     ) as process:
         try:
             target = Path(_read_line_with(process, "target: ", 60))
@@ -80,7 +100,11 @@ def test_sigint_to_up_tears_everything_down(tmp_path: Path) -> None:
             records = _records(run_dir)
             assert len(records) >= 20
             process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=15) == 0
+            try:
+                returncode = process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                raise AssertionError(_stuck(process, run_dir)) from None
+            assert returncode == 0
         finally:
             if process.poll() is None:
                 process.kill()
