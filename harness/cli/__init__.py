@@ -9,6 +9,7 @@ imports belong inside ``run`` to keep ``--help`` fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import faulthandler
 import importlib
 import pkgutil
@@ -46,9 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _dump_stacks_on_sigusr1() -> None:
+    """`kill -USR1 <pid>` prints every thread's stack to stderr: how a stuck run is diagnosed.
+
+    The process's real stderr, not ``sys.stderr``: under pytest's capture (tests calling
+    :func:`main`) the latter has no file descriptor for faulthandler to write to.
+    """
+    stderr = sys.__stderr__
+    if stderr is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        faulthandler.register(signal.SIGUSR1, file=stderr, all_threads=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    # `kill -USR1 <pid>` prints every thread's stack to stderr: how a stuck run is diagnosed.
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    _dump_stacks_on_sigusr1()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "_run", None) is None:
