@@ -37,6 +37,7 @@ from harness.stack.errors import (
     UnknownComponentError,
 )
 from harness.stack.local import probes, reaper
+from harness.stack.local.network_claim import NetworkClaim, try_claim
 from harness.stack.maps import write_maps
 from harness.stack.plan import Component, Link, Plan, Role, Transport
 from harness.stack.topology import Topology, default_topology, load_topology, relocate
@@ -130,6 +131,7 @@ class LocalBackend:
         self._started_at = 0.0
         self._toxic_thread: threading.Thread | None = None
         self._toxic_error: StackStartError | None = None
+        self._claim: NetworkClaim | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -170,11 +172,16 @@ class LocalBackend:
             # System RNG: tests may seed `random`, and parallel workers must not agree.
             secrets.SystemRandom().shuffle(octets)
             for octet in octets[:30]:
-                candidate = relocate(self.topology, f"127.{octet}.0.0/16")
+                network = f"127.{octet}.0.0/16"
+                claim = try_claim(network)
+                if claim is None:
+                    continue  # another runner of ours is starting or running a stack there
+                candidate = relocate(self.topology, network)
                 plan = Plan(candidate, hops=self.hops)
                 if busy_address(plan) is None:
-                    self.topology, self.plan = candidate, plan
+                    self.topology, self.plan, self._claim = candidate, plan, claim
                     return
+                claim.release()
             raise StackAddressInUseError(
                 "no free /16 found in 127.100-249.0.0 for an automatic network",
                 hint="stop other reference stacks (`ps -eo pid,comm | grep ullc:`)",
@@ -520,6 +527,9 @@ class LocalBackend:
                 if record.alive() and reaper.has_label(record.pid, record.session):
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(record.pid, signal.SIGKILL)
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
 
     def __enter__(self) -> LocalBackend:
         return self

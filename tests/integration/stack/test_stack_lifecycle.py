@@ -18,6 +18,7 @@ import pytest
 from harness.stack.errors import StackStartError
 from harness.stack.local import reaper
 from harness.stack.local.backend import LocalBackend
+from harness.stack.local.network_claim import try_claim
 
 
 def _records(run_dir: Path) -> list[reaper.PidRecord]:
@@ -254,3 +255,16 @@ def test_unhealthy_component_is_named_with_its_log_and_nothing_is_left(
     assert "fake redis: refusing to start" in message
     assert "Hint:" in message
     assert _wait_all_gone(_records(stack.run_dir), 5) == []
+
+
+def test_an_automatic_network_is_claimed_while_its_stack_runs(tmp_path: Path) -> None:
+    stack = LocalBackend(network="auto", run_root=tmp_path)
+    try:
+        stack.start()
+        stack.wait_healthy(30)
+        assert try_claim(stack.topology.network) is None  # a second runner skips it
+    finally:
+        stack.stop()
+    claim = try_claim(stack.topology.network)
+    assert claim is not None
+    claim.release()
