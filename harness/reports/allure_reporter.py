@@ -516,11 +516,14 @@ def _timed_step(title: str, start_ms: int | None, stop_ms: int | None) -> Iterat
     after the block closes. Should that internal change, steps keep their block's times.
     """
     context = _allure().step(title)
-    with context:
-        step = _open_step(context.uuid)
-        yield
-    if step is not None and start_ms is not None and stop_ms is not None:
-        step.start, step.stop = start_ms, max(start_ms, stop_ms)
+    step = None
+    try:
+        with context:
+            step = _open_step(context.uuid)
+            yield
+    finally:  # also when the step failed: allure has stopped it by now either way
+        if step is not None and start_ms is not None and stop_ms is not None:
+            step.start, step.stop = start_ms, max(start_ms, stop_ms)
 
 
 def _open_step(uuid: str) -> Any:

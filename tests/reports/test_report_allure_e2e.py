@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from report_samples import BOT, PASSWORDS, SuiteRun, suite_run
 from scapy.layers.inet import TCP
 from scapy.utils import rdpcap
@@ -160,3 +161,28 @@ def test_an_attachment_that_cannot_be_made_does_not_fail_the_run(suite_run: Suit
     assert case["status"] == "passed"
     # What was made before the failure is kept.
     assert "latency histogram + CDF" in {a["name"] for a in case["attachments"]}
+
+
+def test_a_failing_step_keeps_its_phase_times(pytester: pytest.Pytester) -> None:
+    # The sample call of a failed call ends in a raised step; its times must still be the
+    # call's, not the instant the report was written.
+    pytester.makepyfile(
+        """
+        import contextlib
+        from harness.reports.allure_reporter import _timed_step
+
+        def test_failed_call_step():
+            with contextlib.suppress(RuntimeError), _timed_step("call", 1_000, 1_171):
+                with _timed_step("phase", 1_004, 1_120):
+                    pass
+                raise RuntimeError("timed out")
+        """
+    )
+    results = pytester.path / "allure-results"
+    run = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--alluredir", str(results))
+    run.assert_outcomes(passed=1)
+    (case,) = _results(results).values()
+    (call,) = case["steps"]
+    assert call["status"] == "broken"
+    assert (call["start"], call["stop"]) == (1_000, 1_171)
+    assert [(s["start"], s["stop"]) for s in call["steps"]] == [(1_004, 1_120)]
