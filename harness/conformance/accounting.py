@@ -194,6 +194,13 @@ def account(
     )
 
 
+def latencies_counting_failures(results: Sequence[CallResult]) -> list[float]:
+    """Connect latencies (ms), sorted, where a failed call counts as infinitely slow."""
+    return sorted(
+        r.connect_ms if r.connected and r.connect_ms is not None else float("inf") for r in results
+    )
+
+
 def p95_counting_failures(results: Sequence[CallResult]) -> float:
     """Nearest-rank p95 of connect latency where a failed call counts as infinitely slow.
 
@@ -201,9 +208,7 @@ def p95_counting_failures(results: Sequence[CallResult]) -> float:
     under chaos a run must not look fast by losing its slow calls, so a batch whose p95
     falls on a failure has an infinite p95.
     """
-    latencies = sorted(
-        r.connect_ms if r.connected and r.connect_ms is not None else float("inf") for r in results
-    )
+    latencies = latencies_counting_failures(results)
     if not latencies:
         return float("inf")
     rank = max(1, -(-95 * len(latencies) // 100))

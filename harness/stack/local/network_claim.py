@@ -24,7 +24,6 @@ def claims_dir() -> Path:
 
 @dataclass
 class NetworkClaim:
-    network: str
     fd: int | None
 
     def release(self) -> None:
@@ -45,4 +44,4 @@ def try_claim(network: str, directory: Path | None = None) -> NetworkClaim | Non
     except BlockingIOError:
         os.close(fd)
         return None
-    return NetworkClaim(network, fd)
+    return NetworkClaim(fd)
