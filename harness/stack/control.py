@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from harness.routing import LatencyMap, LatencyMapError
+from harness.stack.request_deadline import DeadlineSite
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -30,6 +31,52 @@ class MapHolder:
 
 def error_response(message: str, status: int) -> web.Response:
     return web.json_response({"error": message, "status": status}, status=status)
+
+
+class BadInput(Exception):
+    """A request body a handler cannot use: answered 400 with the message (never 500)."""
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """The request's body as a JSON object; raises :class:`BadInput` for anything else."""
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+    except RecursionError:
+        raise BadInput("body is JSON nested too deeply") from None
+    except ValueError as error:
+        raise BadInput(f"body is not JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise BadInput(f"body must be a JSON object, not {type(body).__name__}")
+    return body
+
+
+def text_field(body: dict[str, Any], *path: str) -> str:
+    """``body[path[0]][path[1]]...`` as a string; :class:`BadInput` naming the field if not."""
+    value: Any = body
+    for depth, key in enumerate(path):
+        if not isinstance(value, dict) or key not in value:
+            raise BadInput(f"missing field {'.'.join(path[: depth + 1])}")
+        value = value[key]
+    if not isinstance(value, str):
+        raise BadInput(f"field {'.'.join(path)} must be a string")
+    return value
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every answer of a stack HTTP server is JSON: 400 for bad input, 500 for our own bug."""
+    try:
+        return await handler(request)
+    except BadInput as error:
+        return error_response(str(error), 400)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return error_response(error.reason, error.status)
+    except Exception as error:
+        logging.getLogger("http").exception("%s %s failed", request.method, request.path)
+        return error_response(f"internal error: {type(error).__name__}", 500)
 
 
 def control_routes(
@@ -77,7 +124,10 @@ def control_routes(
 
 async def start_site(app: web.Application, host: str, port: int) -> web.AppRunner:
     """Serve ``app``; the caller keeps the runner and cleans it up at stop."""
+    # Every stack HTTP server answers JSON (400 for bad input, never a bare 500) and
+    # closes requests that stall half-sent (slowloris).
+    app.middlewares.append(json_errors)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    await web.TCPSite(runner, host, port, reuse_address=True).start()
+    await DeadlineSite(runner, host, port, reuse_address=True).start()
     return runner

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import encode_v2, original_sender
+from harness.faults.proxy_protocol import UntrustedProxyHeaderError, encode_v2, original_sender
 from harness.stack.control import MapHolder, control_routes, start_site
 from harness.stack.defects import Defect
 from harness.stack.maps import true_map
@@ -50,10 +50,14 @@ class Edge:
         self.listeners: dict[int, UdpEndpoint] = {}
         self.counters: collections.Counter[str] = collections.Counter()
         self.dcs = frozenset(ctx.plan.dcs)
+        self.relays = ctx.plan.proxy_header_senders(ctx.component)
 
     def on_datagram(self, port: int, pinned: str | None, data: bytes, source: Address) -> None:
         try:
-            client, payload = original_sender(data, source)
+            client, payload = original_sender(data, source, self.relays)
+        except UntrustedProxyHeaderError:
+            self.counters["discard-untrusted-proxy-header"] += 1
+            return
         except ProtocolError:
             self.counters["discard-bad-proxy-header"] += 1
             return

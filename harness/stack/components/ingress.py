@@ -22,7 +22,12 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 
 from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import decode_v2, encode_v2, original_sender
+from harness.faults.proxy_protocol import (
+    UntrustedProxyHeaderError,
+    decode_v2,
+    encode_v2,
+    original_sender,
+)
 from harness.protocol.ice import build_binding_error
 from harness.protocol.ice_responder import ingress_ufrag
 from harness.stack import kv
@@ -75,11 +80,15 @@ class Ingress:
         self.counters: collections.Counter[str] = collections.Counter()
         self.listener: UdpEndpoint | None = None
         self.defects = ctx.defects
+        self.relays = ctx.plan.proxy_header_senders(ctx.component)
 
     # -- packet path ------------------------------------------------------------------------
     def on_datagram(self, data: bytes, source: Address) -> None:
         try:
-            client, payload = original_sender(data, source)
+            client, payload = original_sender(data, source, self.relays)
+        except UntrustedProxyHeaderError:
+            self.counters["discard-untrusted-proxy-header"] += 1
+            return
         except ProtocolError:
             self.counters["discard-bad-proxy-header"] += 1
             return

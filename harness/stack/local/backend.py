@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from harness.stack import store_password
 from harness.stack.defects import DEFECTS_ENV, Defect, defects_from_env, describe
 from harness.stack.errors import (
     RedisServerMissingError,
@@ -276,7 +277,8 @@ class LocalBackend:
     def _probe(self, component: Component) -> str | None:
         """None when ``component`` is healthy, else what it still lacks."""
         if component.role is Role.REDIS:
-            return probes.redis_ping(self.plan.dcs[component.group].redis)
+            password = store_password.read(self.run_dir)
+            return probes.redis_ping(self.plan.dcs[component.group].redis, password)
         if not (self.run_dir / "ready" / component.name).exists():
             return "its ready marker (it has not bound its sockets yet)"
         if component.role is Role.HOP:
