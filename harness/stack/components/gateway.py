@@ -38,6 +38,7 @@ from harness.stack.defects import Defect
 from harness.stack.edge_ips import EdgeAddresses
 from harness.stack.maps import stale_map, true_map
 from harness.stack.plan import GATEWAY_PATH, SIGNALING_TIMEOUT_S
+from harness.stack.request_deadline import REQUEST_DEADLINE_S
 from harness.stack.runtime import ComponentContext
 
 KEEPALIVE_S = 5.0
@@ -245,6 +246,8 @@ async def run(ctx: ComponentContext) -> None:
         port,
         process_request=_only_signaling_path,
         compression=None,  # one-frame JSON messages: deflate costs more than it saves
+        # A stalled HTTP upgrade is closed like a stalled request on the other servers.
+        open_timeout=REQUEST_DEADLINE_S,
         ping_interval=20,
         ping_timeout=60,
     ):
