@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from harness.errors import UsageError
 from harness.signaling.messages import Mode
 from harness.target.errors import TargetFileError
 from harness.target.model import (
@@ -296,6 +297,8 @@ def _reference(section: _Section, base: Path) -> ReferenceInfo:
     topology = section.string("topology")
     hop_api = section.string("hop_api")
     proxies = section.string_table("proxies")
+    if proxies:
+        _check_link_names(section, proxies, None if topology is None else base / topology)
     extra: dict[str, Any] = {}
     # Permissive on purpose (TGT-6 belongs to the reference stack): unknown keys
     # are kept, and path-like ones still resolve against the file (TGT-3).
@@ -313,6 +316,48 @@ def _reference(section: _Section, base: Path) -> ReferenceInfo:
         proxies=MappingProxyType(proxies),
         extra=MappingProxyType(extra),
     )
+
+
+def _known_links(section: _Section, topology: Path | None) -> list[str] | None:
+    """The link names the stack has (TOPO-8): from its topology file, else from
+    ``[reference.links]``; None when neither is there to tell."""
+    if topology is not None and topology.is_file():
+        from harness.stack.plan import Plan
+        from harness.stack.topology import load_topology
+
+        try:
+            return [link.name for link in Plan(load_topology(topology)).links]
+        except (UsageError, OSError, ValueError):
+            pass  # a broken topology is its own error, reported where it is loaded
+    links = section.body.get("links")
+    if isinstance(links, dict) and links:
+        return sorted(str(name) for name in links)
+    return None
+
+
+def _check_link_names(section: _Section, proxies: dict[str, str], topology: Path | None) -> None:
+    """A link name the stack does not have is a typo: its impairment would silently go
+    nowhere. Refused, naming the links there are."""
+    from harness.stack.plan import LinkKind
+
+    known = _known_links(section, topology)
+    for name in proxies:
+        if known is not None:
+            if name in known:
+                continue
+            raise TargetFileError(
+                section.source,
+                f"{section.key('proxies')}.{name}",
+                f"unknown link {name!r} (TOPO-8); known links: {', '.join(known)}",
+            )
+        kinds = [kind.value for kind in LinkKind]
+        if name.split(".", 1)[0] not in kinds:
+            raise TargetFileError(
+                section.source,
+                f"{section.key('proxies')}.{name}",
+                f"unknown link {name!r}: a link name starts with its kind (TOPO-8), "
+                f"one of: {', '.join(kinds)}",
+            )
 
 
 _SECTIONS = ("target", "endpoints", "control", "capabilities", "client", "limits", "reference")
