@@ -61,6 +61,7 @@ import pytest
 from harness.fixtures.evidence import EVIDENCE_KEY, is_suite_test, new_evidence
 from harness.fixtures.run import REPLAY_SECTION, RUN_KEY, UllcRun
 from harness.fixtures.settings import OPTIONS
+from harness.stack.local.deaths import DeathWatch
 
 if TYPE_CHECKING:
     from harness.evidence import Evidence
@@ -71,6 +72,9 @@ if TYPE_CHECKING:
     from harness.fixtures.target_session import RunningTarget, TargetOutline
 
 __all__ = ["EVIDENCE_KEY", "RUN_KEY", "target_outline"]
+
+DEATH_WATCH_KEY = pytest.StashKey[DeathWatch]()
+"""The run's watch on its reference stack's components (made on the first test after start)."""
 
 MARKERS = {
     "happy_path": "ULLC happy path: connect under budget (specs/ SIG, STUN, ROUTE)",
@@ -195,10 +199,34 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if call.when == "call" and (is_suite_test(item) or _uses_ullc(item)):
+        _fail_on_deaths(item, report)
     if report.failed and (is_suite_test(item) or _uses_ullc(item)):
         run = item.config.stash[RUN_KEY]
         report.sections.append((REPLAY_SECTION, run.replay(item.nodeid)))
     return report
+
+
+def _fail_on_deaths(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A stack component that died during the test fails it, named, with its last log lines:
+    a crash must not pass for a slow call or a flaky network."""
+    run = item.config.stash[RUN_KEY]
+    if not run.session.started:
+        return
+    watch = item.config.stash.get(DEATH_WATCH_KEY, None)
+    if watch is None:
+        run_dir = run.session.get().run_dir
+        if run_dir is None:
+            return  # a user's implementation: its processes are not ours to watch
+        watch = item.config.stash[DEATH_WATCH_KEY] = DeathWatch(run_dir)
+    deaths = watch.new_deaths()
+    if not deaths:
+        return
+    text = "\n\n".join(death.describe() for death in deaths)
+    if report.failed:
+        text = f"{text}\n\n{report.longreprtext}"
+    report.outcome = "failed"
+    report.longrepr = text
 
 
 class ReplaySummary:

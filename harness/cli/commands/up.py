@@ -44,6 +44,7 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 def run(args: argparse.Namespace) -> int:
     from harness.stack.backend import backend_kind
     from harness.stack.local.backend import LocalBackend
+    from harness.stack.local.deaths import DeathWatch
 
     backend_kind(args.backend)  # docker: a usage error (exit 2) until it exists
     if args.seed < 0:
@@ -67,10 +68,20 @@ def run(args: argparse.Namespace) -> int:
         for name, address in rows.items():
             print(f"{name:<{width}}  {pids.get(name, 0):>7}  {address}")
         print("Ctrl-C to stop.", flush=True)
+        watch = DeathWatch(stack.run_dir)
         while True:
             if stack.process is None or stack.process.poll() is not None:
                 print("ullc-harness up: the stack's supervisor exited", file=sys.stderr)
                 return 1
+            for death in watch.new_deaths():
+                # The stack keeps running (a dead component is worth inspecting), loudly.
+                print(f"ullc-harness up: {death.describe()}", file=sys.stderr, flush=True)
+                print(
+                    f"ullc-harness up: the stack runs on without {death.component}; "
+                    "Ctrl-C to stop it",
+                    file=sys.stderr,
+                    flush=True,
+                )
             time.sleep(0.5)
     except (KeyboardInterrupt, _Stop):
         print("stopping the stack", file=sys.stderr, flush=True)

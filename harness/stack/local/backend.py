@@ -37,7 +37,7 @@ from harness.stack.errors import (
     StackStartError,
     UnknownComponentError,
 )
-from harness.stack.local import probes, reaper
+from harness.stack.local import deaths, probes, reaper
 from harness.stack.local.network_claim import NetworkClaim, try_claim
 from harness.stack.maps import write_maps
 from harness.stack.plan import Component, Link, Plan, Role, Transport
@@ -202,7 +202,7 @@ class LocalBackend:
             )
 
     def _prepare_run_dir(self, redis_server: str) -> None:
-        for sub in ("pids", "logs", "ready", "exited", "maps", "redis"):
+        for sub in ("pids", "logs", "ready", "exited", "killed", "maps", "redis"):
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
         reaper.write_pidfile(self.run_dir, "owner", os.getpid(), self.session)
         (self.run_dir / "topology.json").write_text(
@@ -455,6 +455,7 @@ class LocalBackend:
         process alive on a loaded machine and skip it.
         """
         names = set(self._resolve(component))
+        deaths.expect(self.run_dir, names)  # on purpose: not a death to report
         self._signal(component, signal.SIGKILL)
         deadline = time.monotonic() + timeout
         while names & set(self.pids()) and time.monotonic() < deadline:
