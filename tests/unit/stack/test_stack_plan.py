@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness.routing import LatencyMap
 from harness.stack.maps import latency_maps, true_map
 from harness.stack.plan import Plan, Transport
@@ -65,8 +67,6 @@ def test_without_hops_peers_dial_the_components_directly() -> None:
 def test_proxy_headers_are_believed_only_from_each_components_relays() -> None:
     from harness.errors import ProtocolError
     from harness.faults.proxy_protocol import encode_v2, original_sender
-    from harness.stack.plan import Plan
-    from harness.stack.topology import default_topology
 
     plan = Plan(default_topology())
     edge = plan.proxy_header_senders(plan.component("edge-us"))
