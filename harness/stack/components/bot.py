@@ -17,8 +17,6 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import UntrustedProxyHeaderError, original_sender
 from harness.protocol.ice_responder import Decision, decide, ingress_ufrag
 from harness.protocol.stun_attributes import AttributeType, encode_address
 from harness.protocol.stun_message import Method, encode_message
@@ -27,6 +25,7 @@ from harness.stack import kv
 from harness.stack.control import BadInput, error_response, json_object, start_site, text_field
 from harness.stack.defects import Defect
 from harness.stack.plan import Address, BotPlan
+from harness.stack.relay_seal import Unsealer, read_key
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp, format_address
 from harness.stack.sessions import (
     MEDIA_KEY_PREFIX,
@@ -80,6 +79,7 @@ class Bot:
         self.outcomes: collections.Counter[str] = collections.Counter()
         self.defects = ctx.defects
         self.relays = ctx.plan.proxy_header_senders(ctx.component)
+        self.unsealer = Unsealer(read_key(ctx.run_dir))
         self.answered: collections.OrderedDict[bytes, None] = collections.OrderedDict()
         # (check bytes, client address) -> (bot ufrag, password, success response).
         self.successes: dict[tuple[bytes, Address], tuple[str, str, bytes]] = {}
@@ -175,14 +175,16 @@ class Bot:
         return session.bot_pwd
 
     def on_datagram(self, endpoint: UdpEndpoint, data: bytes, source: Address) -> None:
-        try:
-            client, payload = original_sender(data, source, self.relays)
-        except UntrustedProxyHeaderError:
-            self.outcomes["discard-untrusted-proxy-header"] += 1
+        # Checks come from this DC's ingress only, with its sealed header naming the
+        # client (relay_seal.py): anyone else could name any client address.
+        if source[0] not in self.relays:
+            self.outcomes["discard-untrusted-sender"] += 1
             return
-        except ProtocolError:
-            self.outcomes["discard-bad-proxy-header"] += 1
+        opened = self.unsealer.open(data)
+        if opened is None:
+            self.outcomes["discard-unsealed-proxy-header"] += 1
             return
+        client, payload = opened
         if self.creating:
             ufrag = ingress_ufrag(payload)
             waiting = self.creating.get(ufrag) if ufrag is not None else None

@@ -22,6 +22,7 @@ from harness.stack.control import MapHolder, control_routes, start_site
 from harness.stack.defects import Defect
 from harness.stack.maps import true_map
 from harness.stack.plan import MEDIA_PORT, Address
+from harness.stack.relay_seal import read_key, seal
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp
 
 FLOW_IDLE_S = 60.0
@@ -51,6 +52,7 @@ class Edge:
         self.counters: collections.Counter[str] = collections.Counter()
         self.dcs = frozenset(ctx.plan.dcs)
         self.relays = ctx.plan.proxy_header_senders(ctx.component)
+        self.seal_key = read_key(ctx.run_dir)
 
     def on_datagram(self, port: int, pinned: str | None, data: bytes, source: Address) -> None:
         try:
@@ -91,7 +93,8 @@ class Edge:
         if Defect.EDGE_FORGETS_CLIENT_ADDRESS in self.ctx.defects:
             # The bug: the relay names its own socket as the source, as a NAT would.
             named = endpoint.address
-        header = encode_v2(named, (self.public_ip, port))
+        # Sealed: the edge-DC hop relays anything sent to it, forged headers included.
+        header = seal(encode_v2(named, (self.public_ip, port)), self.seal_key)
         flow = self.flows[key] = _Flow(endpoint, dc, client, header, flow_target(self, dc))
         return flow
 

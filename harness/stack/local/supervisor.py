@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.stack import store_password
+from harness.stack import relay_seal, store_password
 from harness.stack.atomic import write_atomically
 from harness.stack.defects import parse_defects
 from harness.stack.local import reaper
@@ -68,6 +68,8 @@ class Supervisor:
         self.stopping = False
         # Before any Redis starts; a restarted Redis reads the same one (store_password.py).
         self.redis_password = store_password.read(run_dir) or store_password.create(run_dir)
+        if not relay_seal.key_path(run_dir).exists():
+            relay_seal.create_key(run_dir)  # the edges' and ingresses' header seal
 
     # -- forking ----------------------------------------------------------------------------
     def spawn(self, component: Component) -> None:

@@ -157,6 +157,8 @@ def test_forged_proxy_headers_are_dropped_by_every_internal_port(stack: LocalBac
         "edge-us": (plan.edges["edge-us"].bind_ip, 3478),
         "dc-us.ingress": dc.ingress,
         **{bot.name: bot.media for bot in dc.bots},
+        # The edge-DC hop relays anything from its own (trusted) address.
+        "the edge-dc hop": plan.link("edge-dc.edge-us.dc-us").listen,
     }
     # From a client's address, and from another component's address that is no relay.
     for source_ip in (plan.client_ip(), plan.gateway_bind[0]):
