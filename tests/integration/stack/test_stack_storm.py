@@ -173,7 +173,10 @@ def _connect_one(stack: LocalBackend, ws: ClientConnection) -> str | None:
     creds = Creds.new()
     edge = stack.plan.edge_public("edge-us")
     started = time.monotonic()
-    created = signal(ws, create_request(creds, edge[0]))
+    try:
+        created = signal(ws, create_request(creds, edge[0]))
+    except TimeoutError:
+        return "no signaling answer in 5 s"
     if created.get("type") != "session.created":
         return f"signaling: {created}"
     with client_socket(stack) as sock:
