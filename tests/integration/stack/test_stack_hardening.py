@@ -95,8 +95,8 @@ def test_a_conflicting_create_never_lets_a_second_password_in(stack: LocalBacken
     with open_gateway(stack) as ws:
         assert signal(ws, create_request(creds, _edge(stack)[0]))["type"] == "session.created"
     bots = stack.plan.dcs["dc-us"].bots
-    # The attacker's checks go straight to every bot's media port (no header: its own
-    # address), signed with the password its conflicting creates try to install.
+    # The attacker's checks take the clients' path (edge, ingress, the session's bot),
+    # signed with the password its conflicting creates try to install.
     forged, _ = check(creds, password=attacker_pwd)
     stop = threading.Event()
     answers: list[bytes] = []
