@@ -70,6 +70,13 @@ def target_to_dict(target: Target) -> dict[str, Any]:
         "pacing_ms": limits.pacing_ms,
         "hold_ms": limits.hold_ms,
     }
+    if target.stun is not None:
+        stun = {"profile": target.stun.profile}
+        for key in ("ufrag", "pwd", "client_ufrag"):
+            value = getattr(target.stun, key)
+            if value is not None:
+                stun[key] = value
+        body["stun"] = stun
     if target.reference is not None:
         reference: dict[str, Any] = {}
         if target.reference.backend is not None:
