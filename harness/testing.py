@@ -26,7 +26,12 @@ from harness.conformance.accounting import (
 )
 from harness.conformance.bounds import World
 from harness.conformance.session import ProbeSession, media_address, open_probe_session
-from harness.conformance.skips import lacks_sessions_reason
+from harness.conformance.skips import (
+    known_deviation_reason,
+    lacks_sessions_reason,
+    no_credentials_reason,
+    probe_credentials,
+)
 from harness.evidence import Evidence
 from harness.fixtures.calls import CallRunner, ClientHandle
 from harness.fixtures.captures import Capture
@@ -51,9 +56,12 @@ __all__ = [
     "World",
     "assert_accounted",
     "is_success",
+    "known_deviation_reason",
     "lacks_sessions_reason",
     "latencies_counting_failures",
     "media_address",
+    "no_credentials_reason",
     "open_probe_session",
     "p95_counting_failures",
+    "probe_credentials",
 ]

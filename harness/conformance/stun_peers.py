@@ -37,6 +37,47 @@ from harness.conformance.stun_server import PlainStunServer
 from harness.protocol.ice import IceCredentials, generate_credentials
 
 PEERS = ("coturn", "stund", "aioice", "libnice")
+
+_DAMAGED = "answers an RFC 8489 message whose cookie is damaged as if RFC 3489 (RFC 8489 §6.3)"
+_OVERRUN = "answers a request whose last attribute overruns the message (RFC 8489 §6.3)"
+_MALFORMED = "answers a malformed {} instead of 400 (STUN-43)"
+KNOWN_DEVIATIONS: dict[str, dict[str, str]] = {
+    "coturn": {
+        "bad-cookie": f"coturn 4.6 {_DAMAGED}",
+        "check-bad-cookie": f"coturn 4.6 {_DAMAGED}",
+        "truncated-attribute": f"coturn 4.6 {_OVERRUN}",
+        "username-not-utf8": "coturn 4.6 " + _MALFORMED.format("USERNAME (not UTF-8)"),
+        "username-too-long": "coturn 4.6 " + _MALFORMED.format("USERNAME (512 bytes)"),
+    },
+    "stund": {
+        "unknown-required": "stund 0.97 drops unknown attributes below 0x7FFF, no 420 "
+        "(RFC 3489 §8.1.1)",
+        "check-no-username": "stund 0.97 drops PRIORITY (unknown to RFC 3489), no 420",
+        "username-too-long": "stund 0.97 drops a 512-byte USERNAME",
+    },
+    "aioice": {
+        "classic-binding": "aioice 0.13 answers RFC 3489 requests with the RFC 8489 cookie",
+        "classic-change-request": "aioice 0.13 answers RFC 3489 requests with the RFC 8489 cookie",
+        "top-bits": "aioice 0.13 answers 400 to a message with the top bits set (RFC 8489 §6.3)",
+        "truncated-attribute": f"aioice 0.13 {_OVERRUN}",
+        "username-not-utf8": "aioice 0.13 drops a non-UTF-8 USERNAME instead of 400 (STUN-43)",
+        "check-unknown-required": "aioice 0.13 ignores unknown comprehension-required "
+        "attributes: success, not 420 (RFC 8489 §6.3.1)",
+        "check-priority-3-bytes": "aioice 0.13 drops a 3-byte PRIORITY instead of 400",
+        "check-use-candidate-not-empty": "aioice 0.13 "
+        + _MALFORMED.format("USE-CANDIDATE (4 bytes)"),
+        "check-controlling-7-bytes": "aioice 0.13 drops a 7-byte ICE-CONTROLLING instead of 400",
+    },
+    "libnice": {
+        "check-priority-3-bytes": "libnice 0.1.21 " + _MALFORMED.format("PRIORITY (3 bytes)"),
+        "check-use-candidate-not-empty": "libnice 0.1.21 "
+        + _MALFORMED.format("USE-CANDIDATE (4 bytes)"),
+        "check-controlling-7-bytes": "libnice 0.1.21 "
+        + _MALFORMED.format("ICE-CONTROLLING (7 bytes)"),
+    },
+}
+"""What each peer is known to get wrong, reviewed on the golden captures
+(tests/data/stun/golden.json); its target file declares them (``[stun].known_deviations``)."""
 READY_TIMEOUT_S = 10.0
 NICE_SOURCE = Path(__file__).with_name("nice_lite.c")
 
@@ -80,6 +121,10 @@ class StunPeer:
                 f'pwd = "{self.credentials.pwd}"',
                 f'client_ufrag = "{self.client_ufrag}"',
             ]
+        deviations = KNOWN_DEVIATIONS.get(self.name, {})
+        if deviations:
+            lines += ["", "[stun.known_deviations]"]
+            lines += [f'"{probe}" = "{why}"' for probe, why in deviations.items()]
         path.write_text("\n".join(lines) + "\n", "utf-8")
         return path
 

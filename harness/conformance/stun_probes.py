@@ -267,4 +267,34 @@ ICE_PROBES: tuple[Probe, ...] = (
 
 
 ALL_PROBES = PLAIN_PROBES + ICE_PROBES
+
+REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "plain-binding": ("STUN-48", "STUN-5", "STUN-13"),
+    "plain-binding-fingerprint": ("STUN-48", "STUN-9"),
+    "unknown-required": ("STUN-46", "STUN-14"),
+    "unknown-optional": ("STUN-14", "STUN-48"),
+    "classic-binding": ("STUN-2", "STUN-5"),
+    "classic-change-request": ("STUN-2", "STUN-5"),
+    "bad-cookie": ("STUN-40", "STUN-2"),
+    "top-bits": ("STUN-40", "STUN-1"),
+    "truncated": ("STUN-40", "STUN-3"),
+    "truncated-attribute": ("STUN-40", "STUN-6"),
+    "indication": ("STUN-42",),
+    "stray-success": ("STUN-42",),
+    "username-not-utf8": ("STUN-43", "STUN-15"),
+    "username-too-long": ("STUN-43", "STUN-15"),
+    "valid-check": ("STUN-48", "STUN-10", "STUN-13"),
+    "check-no-integrity": ("STUN-43", "STUN-50"),
+    "check-no-username": ("STUN-43", "STUN-50"),
+    "check-bad-integrity": ("STUN-45", "STUN-50"),
+    "check-unknown-ufrag": ("STUN-45", "STUN-44"),
+    "check-unknown-required": ("STUN-46", "STUN-50"),
+    "check-ice-controlled": ("STUN-47",),
+    "check-priority-3-bytes": ("STUN-43", "STUN-15"),
+    "check-use-candidate-not-empty": ("STUN-43", "STUN-15"),
+    "check-controlling-7-bytes": ("STUN-43", "STUN-15"),
+    "check-bad-fingerprint": ("STUN-41", "STUN-9"),
+    "check-bad-cookie": ("STUN-40", "STUN-2"),
+}
+"""The spec IDs each probe exercises (the row's ``requirements`` mark)."""
 PROBES = {probe.name: probe for probe in ALL_PROBES}

@@ -13,7 +13,8 @@ compared against the request).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import ipaddress
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -25,7 +26,7 @@ from .stun_attributes import (
     comprehension_required,
     decode_value,
 )
-from .stun_checker import CLASSIC_TYPES, CheckReport, Profile, check_stun
+from .stun_checker import CLASSIC_TYPES, CheckReport, Profile, check_stun, mapped_addresses
 from .stun_integrity import fingerprint, short_term_key
 from .stun_message import Method
 from .stun_wire import MAGIC_COOKIE, MessageClass, WireScan, scan
@@ -330,6 +331,17 @@ def _inner(
             "both sides controlled: 487 or switch roles by the tiebreakers",
             signed=signed,
         )
+    if profile is Profile.ICE and AttributeType.ICE_CONTROLLING in types:
+        # A full agent may hold the controlling role (it may have switched to it after an
+        # earlier conflict): then its tiebreaker decides between 487 and a success.
+        return Outcome(
+            frozenset({Reply.SUCCESS, Reply.E487}),
+            "STUN-48",
+            "RFC 8489 §6.3.1.1, RFC 8445 §7.3, §7.3.1.1",
+            "a signed Binding success with XOR-MAPPED-ADDRESS, or 487 from a controlling "
+            "agent whose tiebreaker is larger",
+            signed=signed,
+        )
     return Outcome(
         frozenset({Reply.SUCCESS}),
         "STUN-48",
@@ -436,9 +448,15 @@ def judge_answers(
     *,
     profile: Profile,
     credentials: Credentials | None = None,
-    observed: tuple[str, int] | None = None,
+    observed: tuple[str, int] | Collection[tuple[str, int]] | None = None,
 ) -> Judgement:
-    """Judge the datagrams that came back for ``request`` (empty: silence)."""
+    """Judge the datagrams that came back for ``request`` (empty: silence).
+
+    ``observed``: the client's address as the responder sees it, or several candidates
+    (behind a relay hop, any of its flow sockets): the mapped address must be one.
+    """
+    candidates = _candidates(observed)
+    single = candidates[0] if len(candidates) == 1 else None
     outcome = expected_outcome(request, profile, credentials)
     out: list[Violation] = []
     reports: list[CheckReport] = []
@@ -454,10 +472,12 @@ def judge_answers(
             answer,
             request=request,
             password=pwd if outcome.signed else None,
-            observed=observed,
+            observed=single,
             profile=profile,
         )
         reports.append(report)
+        if len(candidates) > 1:
+            out.extend(_mapped_among(answer, request, report, candidates, outcome.classic))
         reply = classify(report)
         replies.append(reply)
         out.extend(report.violations)
@@ -480,6 +500,38 @@ def judge_answers(
             )
         )
     return Judgement(outcome, reply, tuple(out), tuple(reports), ignored)
+
+
+def _candidates(
+    observed: tuple[str, int] | Collection[tuple[str, int]] | None,
+) -> list[tuple[str, int]]:
+    if observed is None:
+        return []
+    if isinstance(observed, tuple) and len(observed) == 2 and isinstance(observed[1], int):
+        return [(str(observed[0]), observed[1])]
+    return [(str(a[0]), int(a[1])) for a in observed]  # type: ignore[index]
+
+
+def _mapped_among(
+    answer: bytes,
+    request: bytes,
+    report: CheckReport,
+    candidates: list[tuple[str, int]],
+    classic: bool,
+) -> list[Violation]:
+    wanted = {(ipaddress.ip_address(h), p) for h, p in candidates}
+    out = []
+    for attr, value in mapped_addresses(report.attributes, scan(answer), scan(request), classic):
+        if (ipaddress.ip_address(value.host), value.port) not in wanted:
+            out.append(
+                Violation.of(
+                    "STUN-13",
+                    f"{attr.name} is {value}, none of {sorted(candidates)}",
+                    offset=attr.offset,
+                    attribute=attr.name,
+                )
+            )
+    return out
 
 
 def _against_outcome(report: CheckReport, reply: Reply, outcome: Outcome) -> list[Violation]:

@@ -325,7 +325,16 @@ def _stun(section: _Section) -> StunSettings:
         )
     ufrag, pwd = section.string("ufrag"), section.string("pwd")
     client_ufrag = section.string("client_ufrag")
+    deviations = section.string_table("known_deviations")
     section.refuse_unknown()
+    from harness.conformance.stun_probes import PROBES
+
+    for name in deviations:
+        if name not in PROBES:
+            raise section.error(
+                f"known_deviations.{name}",
+                f"no such probe (expected one of: {', '.join(PROBES)})",
+            )
     if (ufrag is None) != (pwd is None):
         missing = "pwd" if pwd is None else "ufrag"
         raise section.error(
@@ -349,7 +358,13 @@ def _stun(section: _Section) -> StunSettings:
             "required with ufrag/pwd: the client half of USERNAME \"ufrag:client_ufrag\" "
             "(RFC 8445 §7.2.2)",
         )
-    return StunSettings(profile=profile, ufrag=ufrag, pwd=pwd, client_ufrag=client_ufrag)
+    return StunSettings(
+        profile=profile,
+        ufrag=ufrag,
+        pwd=pwd,
+        client_ufrag=client_ufrag,
+        known_deviations=MappingProxyType(deviations),
+    )
 
 
 def _stun_only_consistency(source: Path | str, target: Target, has_stun_section: bool) -> None:

@@ -171,6 +171,10 @@ class StunSettings:
     ufrag: str | None = None
     pwd: str | None = None
     client_ufrag: str | None = None
+    known_deviations: Mapping[str, str] = field(default_factory=_empty_mapping)
+    """Probe name (harness.conformance.stun_probes) -> why the responder is known to
+    answer it otherwise: that row skips with the reason while the deviation is observed,
+    and fails once it is not (so the declaration cannot outlive the bug)."""
 
     @property
     def has_credentials(self) -> bool:

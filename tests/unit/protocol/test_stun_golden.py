@@ -204,3 +204,12 @@ def test_hmac_helper_matches_the_real_signatures() -> None:
     for row in signed:
         original = bytes.fromhex(str(row["answers"][0]))  # type: ignore[index]
         assert hmac.compare_digest(_resign(original, str(row["pwd"])), original)
+
+
+def test_declared_deviations_are_the_reviewed_violations() -> None:
+    """The peers' target files declare exactly what the review found them getting wrong."""
+    from harness.conformance.stun_peers import KNOWN_DEVIATIONS
+
+    for peer in PEERS:
+        found = {str(row["probe"]) for row in ROWS if row["peer"] == peer and row["expected"] == "violation"}
+        assert set(KNOWN_DEVIATIONS[peer]) == found, peer
