@@ -228,12 +228,6 @@ ICE_PROBES: tuple[Probe, ...] = (
         True,
     ),
     Probe(
-        "check-ice-controlled",
-        "signed check with ICE-CONTROLLED (both sides controlled)",
-        lambda b, c: _check(b, c, role=AttributeType.ICE_CONTROLLED),
-        True,
-    ),
-    Probe(
         "check-priority-3-bytes",
         "signed check whose PRIORITY is 3 bytes",
         lambda b, c: _check(b, c, priority=b"\x6e\x00\xff"),
@@ -261,6 +255,13 @@ ICE_PROBES: tuple[Probe, ...] = (
         "check-bad-cookie",
         "signed check with its cookie damaged",
         lambda b, c: _mutate(_check(b, c), "cookie"),
+        True,
+    ),
+    # Last: an agent may switch roles on it (RFC 8445 §7.3.1.1), changing later answers.
+    Probe(
+        "check-ice-controlled",
+        "signed check with ICE-CONTROLLED (both sides controlled)",
+        lambda b, c: _check(b, c, role=AttributeType.ICE_CONTROLLED),
         True,
     ),
 )

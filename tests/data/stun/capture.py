@@ -8,7 +8,7 @@ sends every probe of harness.conformance.stun_probes from a fresh socket, record
 request and every datagram that came back within the linger time, and stops the
 responder. An exchange keeps its reviewed verdict (``expected``, ``requirement``,
 ``clause``, ``note``) when the responder still answers it the same way (same reply
-class); otherwise ``expected`` is null and tests/unit/protocol/test_stun_golden.py
+class, or one listed in its ``reviewed_replies``); otherwise ``expected`` is null and tests/unit/protocol/test_stun_golden.py
 fails until someone reviews it against the RFC and fills it in.
 """
 
@@ -92,9 +92,13 @@ def main() -> int:
         with start_peer(name) as peer:
             for row in capture(peer):
                 before = reviewed.get((row["peer"], row["probe"]))
-                keep = before is not None and before.get("reply") == row["reply"]
-                for key in ("expected", "requirement", "clause", "note"):
-                    row[key] = before.get(key) if keep and before else None
+                seen = before.get("reviewed_replies", [before.get("reply")]) if before else []
+                keep = row["reply"] in seen
+                for key in ("expected", "requirement", "clause", "note", "reviewed_replies"):
+                    if keep and before and key in before:
+                        row[key] = before[key]
+                    elif key != "reviewed_replies":
+                        row[key] = None
                 rows.append(row)
         print(f"{name}: {sum(1 for r in rows if r['peer'] == name)} exchanges", file=sys.stderr)
     rows.sort(key=lambda r: (PEERS.index(str(r["peer"])) if r["peer"] in PEERS else 99, 0))
