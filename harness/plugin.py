@@ -168,8 +168,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
     run = item.config.stash[RUN_KEY]
     item.stash[EVIDENCE_KEY] = new_evidence(item, run.test_seed(item.nodeid))
-    # Only a marked test reads the outline: an unmarked run never loads the topology.
-    if item.get_closest_marker("requires_capability") is not None:
+    # Only a marked test, or one using the ullc fixtures (which load the target anyway),
+    # reads the outline: an unmarked run never loads the topology.
+    if item.get_closest_marker("requires_capability") is not None or _uses_ullc(item):
         check_item(item, run.outline)
 
 

@@ -140,6 +140,8 @@ class StunPeer:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=3.0)
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> StunPeer:
@@ -190,16 +192,17 @@ def _spawn(
     command: list[str], workdir: Path, *, pipe: bool = True
 ) -> subprocess.Popen[bytes]:
     # Only the ICE agents' one READY line is read; stund's chatter goes to a file so a
-    # full pipe can never block it.
-    return subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE if pipe else (workdir / "stdout.log").open("wb"),
-        stderr=(workdir / "stderr.log").open("wb"),
-        cwd=workdir,
-        # Its own process group: stop() ends it and anything it forked, nothing else.
-        start_new_session=True,
-    )
+    # full pipe can never block it. The child keeps its own copies of the log files.
+    with (workdir / "stdout.log").open("wb") as out, (workdir / "stderr.log").open("wb") as err:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if pipe else out,
+            stderr=err,
+            cwd=workdir,
+            # Its own process group: stop() ends it and anything it forked, nothing else.
+            start_new_session=True,
+        )
 
 
 def _read_ready(process: subprocess.Popen[bytes], name: str, workdir: Path) -> int:
@@ -216,6 +219,8 @@ def _read_ready(process: subprocess.Popen[bytes], name: str, workdir: Path) -> i
     log = (workdir / "stderr.log").read_text("utf-8", "replace")[-1500:]
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=3.0)
+    process.stdout.close()
     raise StunServerError(f"{name} did not report READY in {READY_TIMEOUT_S:g} s: {log}")
 
 
@@ -287,3 +292,23 @@ def _answers(host: str, port: int, process: subprocess.Popen[bytes]) -> bool:
                 if data[8:20] == probe.transaction_id:
                     return True
     return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m harness.conformance.stun_peers PEER [-- PYTEST ARGS]``: start the peer,
+    run pytest (default: suites/) against its STUN-only target file, stop the peer."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("peer", choices=PEERS)
+    parser.add_argument("pytest_args", nargs="*", default=["suites"])
+    args = parser.parse_args(argv)
+    with start_peer(args.peer) as peer:
+        target = peer.write_target(peer.workdir / f"{peer.name}-stun-only.toml")
+        print(f"{peer.name} ({peer.profile}) on {peer.host}:{peer.port}; target {target}")
+        command = [sys.executable, "-m", "pytest", "--ullc-target", str(target)]
+        return subprocess.call([*command, *args.pytest_args])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

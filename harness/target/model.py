@@ -73,8 +73,9 @@ class Capabilities:
 
     @property
     def names(self) -> frozenset[Capability]:
-        """Every capability the target has, modes included."""
-        present = {Capability(mode.value) for mode in self.modes}
+        """Every capability the target has, modes included; a STUN-only target (TGT-5)
+        has no gateway, so none of the call modes."""
+        present = set() if self.stun_only else {Capability(mode.value) for mode in self.modes}
         for capability in (
             Capability.LATENCY_MAP_CONTROL,
             Capability.OUTAGE_CONTROL,
