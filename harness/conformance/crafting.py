@@ -28,6 +28,20 @@ from harness.protocol.ice import (
 from harness.protocol.stun_attributes import AttributeType
 from harness.protocol.stun_message import Method, encode_message
 from harness.protocol.stun_outcome import Reply
+
+__all__ = [
+    "EXPECTATIONS",
+    "NEEDS_SESSION",
+    "UNKNOWN_REQUIRED_TYPE",
+    "Crafted",
+    "Expectation",
+    "Reply",
+    "Signing",
+    "Variant",
+    "corrupt_plain",
+    "craft",
+    "plain_binding",
+]
 from harness.protocol.stun_wire import MessageClass
 
 UNKNOWN_REQUIRED_TYPE = 0x7F31

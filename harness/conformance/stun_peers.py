@@ -188,9 +188,7 @@ def start_peer(name: str, host: str = "127.0.0.1") -> StunPeer:
         raise
 
 
-def _spawn(
-    command: list[str], workdir: Path, *, pipe: bool = True
-) -> subprocess.Popen[bytes]:
+def _spawn(command: list[str], workdir: Path, *, pipe: bool = True) -> subprocess.Popen[bytes]:
     # Only the ICE agents' one READY line is read; stund's chatter goes to a file so a
     # full pipe can never block it. The child keeps its own copies of the log files.
     with (workdir / "stdout.log").open("wb") as out, (workdir / "stderr.log").open("wb") as err:

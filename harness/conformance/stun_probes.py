@@ -30,7 +30,8 @@ CHANGE_REQUEST = 0x0003
 """RFC 3489 §11.2.4 CHANGE-REQUEST, retired by RFC 5389 (RFC 8489 §18.3.1)."""
 SOFTWARE = (AttributeType.SOFTWARE, b"ullc-harness probe")
 
-Builder = Callable[[IceCredentials | None, IceCredentials | None], bytes]
+Builder = Callable[[IceCredentials, IceCredentials], bytes]
+"""(responder's credentials, client's credentials) -> request; plain probes ignore them."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ def _classic(attrs: list[tuple[int, bytes]]) -> bytes:
 
 
 def _check(
-    bot: IceCredentials | None,
-    client: IceCredentials | None,
+    bot: IceCredentials,
+    client: IceCredentials,
     *,
     extra: list[tuple[int, bytes]] | None = None,
     role: int = AttributeType.ICE_CONTROLLING,
@@ -72,13 +73,15 @@ def _check(
     integrity: bool = True,
     fingerprint: bool = True,
 ) -> bytes:
-    assert bot is not None and client is not None
     name = f"{bot.ufrag}:{client.ufrag}" if username is None else username
     attrs: list[tuple[int, bytes]] = []
     if name != b"":
         attrs.append((AttributeType.USERNAME, name if isinstance(name, bytes) else name.encode()))
     attrs.append(
-        (AttributeType.PRIORITY, priority if priority is not None else struct.pack("!I", CHECK_PRIORITY))
+        (
+            AttributeType.PRIORITY,
+            priority if priority is not None else struct.pack("!I", CHECK_PRIORITY),
+        )
     )
     attrs.append((role, struct.pack("!Q", new_tiebreaker())))
     attrs += extra or []
@@ -118,8 +121,7 @@ def _other_class(message_class: MessageClass, method: int = Method.BINDING) -> b
     return encode_message(method, message_class, _tx(), [SOFTWARE], add_fingerprint=True)
 
 
-def _short_controlling(bot: IceCredentials | None, client: IceCredentials | None) -> bytes:
-    assert bot is not None and client is not None
+def _short_controlling(bot: IceCredentials, client: IceCredentials) -> bytes:
     attrs: list[tuple[int, bytes]] = [
         (AttributeType.USERNAME, f"{bot.ufrag}:{client.ufrag}".encode()),
         (AttributeType.PRIORITY, struct.pack("!I", CHECK_PRIORITY)),
@@ -147,7 +149,9 @@ PLAIN_PROBES: tuple[Probe, ...] = (
         "Binding request with unknown comprehension-optional 0xC0DE",
         lambda b, c: _binding([(UNKNOWN_OPTIONAL_TYPE, b"ullc")], fingerprint=True),
     ),
-    Probe("classic-binding", "RFC 3489 Binding request (no magic cookie)", lambda b, c: _classic([])),
+    Probe(
+        "classic-binding", "RFC 3489 Binding request (no magic cookie)", lambda b, c: _classic([])
+    ),
     Probe(
         "classic-change-request",
         "RFC 3489 Binding request with CHANGE-REQUEST (no change)",
@@ -218,7 +222,7 @@ ICE_PROBES: tuple[Probe, ...] = (
     Probe(
         "check-unknown-ufrag",
         "check whose USERNAME names another ufrag",
-        lambda b, c: _check(b, c, username=f"zzzz{b.ufrag if b else ''}:{c.ufrag if c else ''}"),
+        lambda b, c: _check(b, c, username=f"zzzz{b.ufrag}:{c.ufrag}"),
         True,
     ),
     Probe(

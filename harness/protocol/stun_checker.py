@@ -16,13 +16,13 @@ from enum import Enum
 from .errors import AttributeValueError
 from .stun_attributes import (
     KNOWN_TYPES,
-    decode_address,
     AttributeType,
     AttributeValue,
     ErrorCode,
     TransportAddress,
     attribute_name,
     comprehension_required,
+    decode_address,
     decode_value,
 )
 from .stun_integrity import (
@@ -54,7 +54,7 @@ class Profile(Enum):
     RFC8489 = "rfc8489"
     ICE = "ice"
     CLASSIC = "classic"
-    RFC = "rfc8489"  # noqa: PIE796 - the old name, an alias
+    RFC = "rfc8489"
 
     @classmethod
     def _missing_(cls, value: object) -> Profile | None:

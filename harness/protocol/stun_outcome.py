@@ -171,7 +171,8 @@ def expected_outcome(
             "RFC 8489 §6.3, §14",
             "not STUN: Message Length or the attribute list does not fit the datagram",
         )
-    assert wire.message_type is not None and wire.transaction_id is not None
+    assert wire.message_type is not None
+    assert wire.transaction_id is not None
     method, message_class = wire.method, wire.message_class
     cookie_ok = wire.cookie == MAGIC_COOKIE
     if profile is Profile.CLASSIC:
@@ -238,8 +239,10 @@ def _inner(
             signed=False,
         )
     malformed = _malformed(wire)
-    if malformed and profile is Profile.RFC8489 and all(
-        _attribute_of(m) in ICE_ONLY_NAMES for m in malformed
+    if (
+        malformed
+        and profile is Profile.RFC8489
+        and all(_attribute_of(m) in ICE_ONLY_NAMES for m in malformed)
     ):
         # A plain server need not know the ICE attributes: it may answer 420 for the
         # comprehension-required ones or ignore the optional ones.
@@ -509,7 +512,7 @@ def _candidates(
         return []
     if isinstance(observed, tuple) and len(observed) == 2 and isinstance(observed[1], int):
         return [(str(observed[0]), observed[1])]
-    return [(str(a[0]), int(a[1])) for a in observed]  # type: ignore[index]
+    return [(str(a[0]), int(a[1])) for a in observed]
 
 
 def _mapped_among(
@@ -568,8 +571,7 @@ def _against_outcome(report: CheckReport, reply: Reply, outcome: Outcome) -> lis
                 Violation(
                     "STUN-46",
                     outcome.clause,
-                    "UNKNOWN-ATTRIBUTES does not list "
-                    + ", ".join(f"0x{t:04X}" for t in missing),
+                    "UNKNOWN-ATTRIBUTES does not list " + ", ".join(f"0x{t:04X}" for t in missing),
                     attribute="UNKNOWN-ATTRIBUTES",
                 )
             )

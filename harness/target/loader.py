@@ -15,13 +15,13 @@ from harness.signaling.messages import Mode
 from harness.target.errors import TargetFileError
 from harness.target.model import (
     DEFAULT_STUN_PORT,
+    STUN_PROFILES,
     Capabilities,
     ClientSettings,
     ControlUrls,
     Endpoints,
     HostPort,
     Limits,
-    STUN_PROFILES,
     ReferenceInfo,
     StunSettings,
     Target,
@@ -349,13 +349,13 @@ def _stun(section: _Section) -> StunSettings:
     if profile == "ice" and ufrag is None:
         raise section.error(
             "ufrag",
-            "profile \"ice\" judges an ICE agent, which requires credentials (RFC 8445 §7.3): "
+            'profile "ice" judges an ICE agent, which requires credentials (RFC 8445 §7.3): '
             "give ufrag, pwd and client_ufrag",
         )
     if ufrag is not None and client_ufrag is None:
         raise section.error(
             "client_ufrag",
-            "required with ufrag/pwd: the client half of USERNAME \"ufrag:client_ufrag\" "
+            'required with ufrag/pwd: the client half of USERNAME "ufrag:client_ufrag" '
             "(RFC 8445 §7.2.2)",
         )
     return StunSettings(
@@ -382,14 +382,14 @@ def _stun_only_consistency(source: Path | str, target: Target, has_stun_section:
         raise TargetFileError(
             source,
             "capabilities.stun_only",
-            "a STUN-only target needs `stun = \"host:port\"` under [endpoints] (TGT-5)",
+            'a STUN-only target needs `stun = "host:port"` under [endpoints] (TGT-5)',
         )
     if has_stun_section and not stun_only:
         raise TargetFileError(
             source,
             "[stun]",
             "only a STUN-only target has a [stun] section: add `stun_only = true` under "
-            "[capabilities] and `stun = \"host:port\"` under [endpoints] (TGT-5)",
+            '[capabilities] and `stun = "host:port"` under [endpoints] (TGT-5)',
         )
 
 

@@ -8,8 +8,9 @@ sends every probe of harness.conformance.stun_probes from a fresh socket, record
 request and every datagram that came back within the linger time, and stops the
 responder. An exchange keeps its reviewed verdict (``expected``, ``requirement``,
 ``clause``, ``note``) when the responder still answers it the same way (same reply
-class, or one listed in its ``reviewed_replies``); otherwise ``expected`` is null and tests/unit/protocol/test_stun_golden.py
-fails until someone reviews it against the RFC and fills it in.
+class, or one listed in its ``reviewed_replies``); otherwise ``expected`` is null
+and tests/unit/protocol/test_stun_golden.py fails until someone reviews it against the
+RFC and fills it in.
 """
 
 from __future__ import annotations
@@ -53,9 +54,7 @@ def capture(peer: StunPeer) -> list[dict[str, object]]:
     client = generate_credentials()
     if peer.client_ufrag is not None:
         client = type(client)(peer.client_ufrag, client.pwd)
-    creds = (
-        Credentials(peer.credentials.ufrag, peer.credentials.pwd) if peer.credentials else None
-    )
+    creds = Credentials(peer.credentials.ufrag, peer.credentials.pwd) if peer.credentials else None
     rows = []
     for probe in ALL_PROBES:
         request = probe.build(bot, client)

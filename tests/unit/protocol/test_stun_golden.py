@@ -77,7 +77,9 @@ def test_every_golden_verdict_is_right() -> None:
             wrong.append(f"{row['peer']} {row['probe']}: {score}\n{judgement.explain()}")
         # Each rule cites its clause: an RFC and a section for every violation.
         assert all(v.rfc.startswith("RFC ") and "§" in v.rfc for v in judgement.violations)
-    summary = {peer: {s: table[(peer, s)] for s in ("right", "false alarm", "miss")} for peer in PEERS}
+    summary = {
+        peer: {s: table[(peer, s)] for s in ("right", "false alarm", "miss")} for peer in PEERS
+    }
     print(json.dumps(summary))
     assert not wrong, "\n".join(wrong)
 
@@ -97,7 +99,9 @@ def _resign(data: bytes, pwd: str | None) -> bytes:
             mac = message_integrity_sha1(bytes(out[: raw.offset]), short_term_key(pwd))
             out[raw.offset + 4 : raw.offset + 24] = mac
         elif raw.type == AttributeType.FINGERPRINT:
-            out[raw.offset + 4 : raw.offset + 8] = struct.pack("!I", fingerprint(bytes(out[: raw.offset])))
+            out[raw.offset + 4 : raw.offset + 8] = struct.pack(
+                "!I", fingerprint(bytes(out[: raw.offset]))
+            )
     return bytes(out)
 
 
@@ -161,11 +165,7 @@ MUTANTS = (
 
 
 def _answered_right() -> list[dict[str, object]]:
-    return [
-        row
-        for row in ROWS
-        if row["expected"] == "conformant" and row["reply"] != "silence"
-    ]
+    return [row for row in ROWS if row["expected"] == "conformant" and row["reply"] != "silence"]
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
@@ -196,11 +196,7 @@ def test_a_dropped_answer_is_caught() -> None:
 def test_hmac_helper_matches_the_real_signatures() -> None:
     """_resign reproduces a real agent's MESSAGE-INTEGRITY, so the mutants only break
     what they name."""
-    signed = [
-        row
-        for row in _answered_right()
-        if row["pwd"] and row["reply"] == "success"
-    ]
+    signed = [row for row in _answered_right() if row["pwd"] and row["reply"] == "success"]
     assert signed
     for row in signed:
         original = bytes.fromhex(str(row["answers"][0]))  # type: ignore[index]
@@ -212,5 +208,9 @@ def test_declared_deviations_are_the_reviewed_violations() -> None:
     from harness.conformance.stun_peers import KNOWN_DEVIATIONS
 
     for peer in PEERS:
-        found = {str(row["probe"]) for row in ROWS if row["peer"] == peer and row["expected"] == "violation"}
+        found = {
+            str(row["probe"])
+            for row in ROWS
+            if row["peer"] == peer and row["expected"] == "violation"
+        }
         assert set(KNOWN_DEVIATIONS[peer]) == found, peer

@@ -46,7 +46,9 @@ def test_stun_endpoint_without_stun_only_says_what_to_add(tmp_path: Path) -> Non
 
 
 def test_stun_section_without_stun_only_is_refused(tmp_path: Path) -> None:
-    text = BASE.replace('stun = "127.0.0.1:3478"', 'gateway = "ws://127.0.0.1:1/"\nedges = ["127.0.0.1:3478"]')
+    text = BASE.replace(
+        'stun = "127.0.0.1:3478"', 'gateway = "ws://127.0.0.1:1/"\nedges = ["127.0.0.1:3478"]'
+    )
     with pytest.raises(TargetFileError, match=r"\[stun\].*stun_only = true"):
         _load(tmp_path, text + ICE)
 
