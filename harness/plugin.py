@@ -256,9 +256,11 @@ def ullc_target(pytestconfig: pytest.Config) -> Iterator[RunningTarget]:
 @pytest.fixture(scope="session")
 def ullc_budget_ms(ullc_settings: Settings, ullc_target: RunningTarget) -> int:
     """The connect budget p95 is held to: ``--ullc-budget-ms`` or ``[limits].connect_budget_ms``."""
-    if ullc_settings.budget_ms is not None:
-        return ullc_settings.budget_ms
-    return ullc_target.target.limits.connect_budget_ms
+    from harness.fixtures.settings import resolve_budget_ms
+
+    budget = resolve_budget_ms(ullc_settings, ullc_target.target.limits.connect_budget_ms)
+    assert budget is not None  # a started target always has a budget
+    return budget
 
 
 @pytest.fixture
