@@ -174,15 +174,3 @@ class RunSummary:
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
-
-
-def suite_of(nodeid: str, declared: str | None) -> str:
-    """The suite a test belongs to: what its evidence says, else ``suites/<name>/`` in its id."""
-    if declared:
-        return declared
-    parts = nodeid.split("::", 1)[0].split("/")
-    if "suites" in parts:
-        index = parts.index("suites")
-        if index + 1 < len(parts) - 1:
-            return parts[index + 1]
-    return parts[0] if len(parts) > 1 else "tests"
