@@ -67,6 +67,7 @@ SPEC_FILES = {
     "CTL": "control-api.md",
     "TGT": "target-file.md",
     "TOPO": "topology.md",
+    "CLI": "client.md",
 }
 """Requirement prefix -> spec file (specs/README.md)."""
 

@@ -36,6 +36,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="how the reference stack runs: local (default); docker is not available yet",
     )
     parser.add_argument(
+        "--client-command",
+        metavar="COMMAND",
+        help="a client under test for the client suite (specs/client.md CLI-1), e.g. "
+        "'my-client --target {target}'; without it the client suite skips",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=Path("reports"),
@@ -104,6 +110,7 @@ def pytest_arguments(args: argparse.Namespace, suites: Path, output: Path) -> li
         str(Path(args.target).resolve()) if args.target else "reference",
         "--ullc-backend",
         args.backend,
+        *(["--ullc-client-command", args.client_command] if args.client_command else []),
         f"--alluredir={output / 'allure-results'}",
         f"--junitxml={output / 'junit.xml'}",
         # Neither an installed package nor the user's folder is a place for a cache.
