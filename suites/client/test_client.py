@@ -191,3 +191,21 @@ def test_the_gateway_connection_is_open_before_the_call_starts(
         )
     if "{calls}" in getattr(ullc_client_command, "template", ""):
         assert len(opened) == 1, f"{len(opened)} gateway connections for {CALLS} calls (CLI-4)"
+
+
+@pytest.mark.requirements("CLI-2")
+def test_the_client_sends_from_its_regions_address(
+    observe_client: ObserveClient, ullc_target: RunningTarget
+) -> None:
+    observation = observe_client(1)
+    _connected_calls(observation, 1)
+    bind_ip = ullc_target.target.client.bind_ip
+    sources = {
+        check.source.rsplit(":", 1)[0] for call in observation.calls for check in call.checks
+    }
+    sources |= {query.source.rsplit(":", 1)[0] for query in observation.wire.dns_queries}
+    sources |= {client.rsplit(":", 1)[0] for _t, client in observation.wire.gateway_connections}
+    assert sources == {bind_ip}, (
+        f"the client sent from {sorted(sources)}, not only from [client].bind_ip {bind_ip}: "
+        "the routing bet and DNS answer depend on the source address (CLI-2)"
+    )
