@@ -80,7 +80,6 @@ def test_outcomes_per_profile(probe: str, profile: Profile, accepted: set[Reply]
 def test_a_bot_that_ignores_unknown_attributes_is_caught() -> None:
     """The broken variant: answering success where 420 is due (aioice's bug) fails."""
     from harness.conformance.stun_probes import PROBES
-
     from harness.protocol.ice import build_binding_success
 
     request = PROBES["check-unknown-required"].build(BOT, CLIENT)
