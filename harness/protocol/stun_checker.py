@@ -468,7 +468,7 @@ def _profile_rules(
     if ice_answer and FP not in types:
         yield Violation(
             "STUN-8",
-            "RFC 8445 §7.3, §7.2.2",
+            "RFC 8445 §7.3",
             "an ICE agent's response to a check carries FINGERPRINT; this one does not",
             attribute="FINGERPRINT",
         )

@@ -211,6 +211,8 @@ def expected_outcome(
         )
     fp = _fingerprint_ok(wire)
     inner = _inner(wire, profile, credentials, method)
+    if profile is Profile.RFC8489 and method == Method.BINDING:
+        inner = _long_term_alternatives(wire, inner)
     if profile is Profile.ULLC and fp is not True:
         state = "missing" if fp is None else "wrong"
         return _silence("STUN-41", "RFC 8489 §6.3, §7; RFC 8445 §7.3", f"FINGERPRINT is {state}")
@@ -223,6 +225,27 @@ def expected_outcome(
     if fp is False:
         return _with_silence(inner, "a wrong FINGERPRINT may also be discarded (RFC 8489 §7)")
     return inner
+
+
+def _long_term_alternatives(wire: WireScan, inner: Outcome) -> Outcome:
+    """A plain RFC 8489 server may protect Binding with the long-term mechanism
+    (RFC 8489 §9.2.4): an unsigned request gets a 401 challenge (with REALM and NONCE),
+    a request signed without REALM/NONCE a 400 or 401. The profile does not know which
+    mechanism the server uses, so those answers are right too."""
+    if inner.accepted <= {Reply.SILENCE} or Reply.E400 in inner.accepted and not inner.unknown:
+        return inner
+    types = {r.type for r in wire.attributes}
+    signed = bool(types & {MI, MI256})
+    extra = {Reply.E400, Reply.E401} if signed else {Reply.E401}
+    return Outcome(
+        inner.accepted | extra,
+        inner.requirement,
+        inner.clause + ", §9.2.4",
+        inner.why + "; or the long-term mechanism's challenge (401 with REALM and NONCE)",
+        inner.signed,
+        inner.unknown,
+        inner.classic,
+    )
 
 
 def _inner(
@@ -560,6 +583,19 @@ def _against_outcome(report: CheckReport, reply: Reply, outcome: Outcome) -> lis
                 attribute="MESSAGE-INTEGRITY",
             )
         )
+    challenge = outcome.signed is None and "§9.2.4" in outcome.clause
+    if reply is Reply.E401 and challenge:
+        types = {a.type for a in report.attributes}
+        for needed in (AttributeType.REALM, AttributeType.NONCE):
+            if needed not in types:
+                out.append(
+                    Violation(
+                        "STUN-50",
+                        "RFC 8489 §9.2.4",
+                        f"a long-term 401 challenge without {needed.name}",
+                        attribute=needed.name,
+                    )
+                )
     if reply is Reply.E420:
         listed: set[int] = set()
         for attr in report.attributes:

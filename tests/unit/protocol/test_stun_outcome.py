@@ -50,8 +50,9 @@ def test_reference_bot_answers_every_probe_as_the_ullc_profile_says(probe: Probe
     [
         # An ICE agent requires credentials: 400 to an unauthenticated request is right.
         ("plain-binding-fingerprint", Profile.ICE, {Reply.E400}),
-        ("plain-binding-fingerprint", Profile.RFC8489, {Reply.SUCCESS}),
-        ("unknown-required", Profile.RFC8489, {Reply.E420}),
+        # A plain server may protect Binding with long-term credentials (RFC 8489 §9.2.4).
+        ("plain-binding-fingerprint", Profile.RFC8489, {Reply.SUCCESS, Reply.E401}),
+        ("unknown-required", Profile.RFC8489, {Reply.E420, Reply.E401}),
         ("unknown-required", Profile.CLASSIC, {Reply.E420}),
         ("unknown-required", Profile.ICE, {Reply.E400}),
         ("check-unknown-required", Profile.ICE, {Reply.E420}),
@@ -95,3 +96,24 @@ def test_a_bot_that_ignores_unknown_attributes_is_caught() -> None:
     )
     assert not judged.conformant
     assert "STUN-46" in {v.requirement for v in judged.violations}
+
+
+def test_a_long_term_challenge_needs_realm_and_nonce() -> None:
+    from harness.conformance.stun_probes import PROBES
+    from harness.protocol.stun_attributes import AttributeType, encode_error_code
+    from harness.protocol.stun_message import Method, encode_message
+    from harness.protocol.stun_wire import MessageClass
+
+    request = PROBES["plain-binding-fingerprint"].build(BOT, CLIENT)
+    tx = request[8:20]
+    error = (AttributeType.ERROR_CODE, encode_error_code(401, "Unauthorized"))
+    realm = (AttributeType.REALM, b"example.org")
+    nonce = (AttributeType.NONCE, b"obMatJos2AAACf//499k954d6OL34oL9FSTvy64sA")
+    bare = encode_message(Method.BINDING, MessageClass.ERROR, tx, [error])
+    full = encode_message(Method.BINDING, MessageClass.ERROR, tx, [error, realm, nonce])
+
+    judged_bare = judge_answers(request, [bare], profile=Profile.RFC8489)
+    judged_full = judge_answers(request, [full], profile=Profile.RFC8489)
+
+    assert "STUN-50" in {v.requirement for v in judged_bare.violations}, judged_bare.explain()
+    assert judged_full.conformant, judged_full.explain()
