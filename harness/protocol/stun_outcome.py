@@ -232,7 +232,7 @@ def _long_term_alternatives(wire: WireScan, inner: Outcome) -> Outcome:
     (RFC 8489 §9.2.4): an unsigned request gets a 401 challenge (with REALM and NONCE),
     a request signed without REALM/NONCE a 400 or 401. The profile does not know which
     mechanism the server uses, so those answers are right too."""
-    if inner.accepted <= {Reply.SILENCE} or Reply.E400 in inner.accepted and not inner.unknown:
+    if inner.accepted <= {Reply.SILENCE} or (Reply.E400 in inner.accepted and not inner.unknown):
         return inner
     types = {r.type for r in wire.attributes}
     signed = bool(types & {MI, MI256})
