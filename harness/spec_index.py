@@ -129,8 +129,7 @@ def parse(text: str, file: str) -> list[Requirement]:
 def statements_in(text: str, file: str) -> list[Statement]:
     """Every quantity marker of one spec file, attributed to the requirement it is in."""
     spans = [
-        (start, end, ID_PATTERN.match(paragraph))
-        for start, end, paragraph in _paragraphs(text)
+        (start, end, ID_PATTERN.match(paragraph)) for start, end, paragraph in _paragraphs(text)
     ]
     found = []
     for match in MARKER.finditer(text):

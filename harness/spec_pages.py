@@ -35,74 +35,63 @@ class Step:
     ids: tuple[str, ...]
 
 
+def _step(title: str, ids: str) -> Step:
+    return Step(title, tuple(ids.split()))
+
+
 SERVER_STEPS: tuple[Step, ...] = (
-    Step("Describe the target to the harness", ("TGT-1", "TGT-2", "TGT-3", "TGT-4", "TGT-9")),
-    Step("Gateway transport: the WebSocket", ("SIG-1", "SIG-2", "SIG-3")),
-    Step(
+    _step("Describe the target to the harness", "TGT-1 TGT-2 TGT-3 TGT-4 TGT-9"),
+    _step("Gateway transport: the WebSocket", "SIG-1 SIG-2 SIG-3"),
+    _step(
         "Latency map and the routing function (gateway and edges)",
-        ("ROUTE-2", "ROUTE-3", "ROUTE-1", "ROUTE-4", "ROUTE-5", "ROUTE-6", "ROUTE-7"),
+        "ROUTE-2 ROUTE-3 ROUTE-1 ROUTE-4 ROUTE-5 ROUTE-6 ROUTE-7",
     ),
-    Step(
+    _step(
         "Session Creation: validate, route, answer",
-        ("SIG-6", "SIG-7", "SIG-10", "SIG-11", "SIG-12", "SIG-13", "SIG-9"),
+        "SIG-6 SIG-7 SIG-10 SIG-11 SIG-12 SIG-13 SIG-9",
     ),
-    Step("Session store of a DC", ("SESS-1", "SESS-2", "SESS-6")),
-    Step(
+    _step("Session store of a DC", "SESS-1 SESS-2 SESS-6"),
+    _step(
         "STUN wire format (parse and build)",
-        (
-            "STUN-1", "STUN-2", "STUN-3", "STUN-5", "STUN-6", "STUN-7", "STUN-8", "STUN-9",
-            "STUN-10", "STUN-11", "STUN-12", "STUN-13", "STUN-14", "STUN-15", "STUN-16",
-            "STUN-20",
-        ),
-    ),  # fmt: skip
-    Step("DC media ingress: look each check up by ufrag", ("SESS-3", "SESS-4", "SESS-5")),
-    Step(
+        "STUN-1 STUN-2 STUN-3 STUN-5 STUN-6 STUN-7 STUN-8 STUN-9 STUN-10 STUN-11 STUN-12 "
+        "STUN-13 STUN-14 STUN-15 STUN-16 STUN-20",
+    ),
+    _step("DC media ingress: look each check up by ufrag", "SESS-3 SESS-4 SESS-5"),
+    _step(
         "Bot: the responder rules, in their order",
-        (
-            "STUN-40", "STUN-41", "STUN-42", "STUN-43", "STUN-44", "STUN-45", "STUN-46",
-            "STUN-47", "STUN-48", "STUN-49", "STUN-50", "RACE-5",
-        ),
-    ),  # fmt: skip
-    Step("The set-up race: hold early checks", ("RACE-3", "RACE-4")),
-    Step("Fallback when the bet loses", ("FB-1", "FB-3", "FB-5", "FB-6")),
-    Step(
+        "STUN-40 STUN-41 STUN-42 STUN-43 STUN-44 STUN-45 STUN-46 STUN-47 STUN-48 STUN-49 "
+        "STUN-50 RACE-5",
+    ),
+    _step("The set-up race: hold early checks", "RACE-3 RACE-4"),
+    _step("Fallback when the bet loses", "FB-1 FB-3 FB-5 FB-6"),
+    _step(
         "Control API (optional, unlocks chaos and fallback suites)",
-        ("CTL-1", "CTL-2", "CTL-3", "CTL-4", "CTL-5", "CTL-6"),
+        "CTL-1 CTL-2 CTL-3 CTL-4 CTL-5 CTL-6",
     ),
 )
 """A server in build order: describe it, accept signaling, route, store, answer checks."""
 
 CLIENT_STEPS: tuple[Step, ...] = (
-    Step("Describe the target to your client", ("TGT-1", "TGT-9", "TGT-10")),
-    Step("Before the call: connection, credentials, descriptions", ("SIG-2", "SIG-17", "SIG-8")),
-    Step(
+    _step("Describe the target to your client", "TGT-1 TGT-9 TGT-10"),
+    _step("Before the call: connection, credentials, descriptions", "SIG-2 SIG-17 SIG-8"),
+    _step(
         "The two pre-generated SDPs",
-        (
-            "SDP-1", "SDP-2", "SDP-3", "SDP-4", "SDP-5", "SDP-6", "SDP-7", "SDP-8", "SDP-9",
-            "SDP-10", "SDP-11", "SDP-12", "SDP-13", "SDP-14", "SDP-15",
-        ),
-    ),  # fmt: skip
-    Step(
+        "SDP-1 SDP-2 SDP-3 SDP-4 SDP-5 SDP-6 SDP-7 SDP-8 SDP-9 SDP-10 SDP-11 SDP-12 SDP-13 "
+        "SDP-14 SDP-15",
+    ),
+    _step(
         "STUN wire format (build checks, judge responses)",
-        (
-            "STUN-1", "STUN-2", "STUN-3", "STUN-4", "STUN-5", "STUN-6", "STUN-7", "STUN-8",
-            "STUN-9", "STUN-10", "STUN-11", "STUN-12", "STUN-14", "STUN-15", "STUN-16",
-        ),
-    ),  # fmt: skip
-    Step(
-        "The check",
-        ("STUN-20", "STUN-21", "STUN-22", "STUN-23", "STUN-24", "STUN-25"),
+        "STUN-1 STUN-2 STUN-3 STUN-4 STUN-5 STUN-6 STUN-7 STUN-8 STUN-9 STUN-10 STUN-11 "
+        "STUN-12 STUN-14 STUN-15 STUN-16",
     ),
-    Step(
-        "On call: first check and session.create together",
-        ("SIG-3", "SIG-4", "SIG-5", "RACE-1"),
-    ),
-    Step(
+    _step("The check", "STUN-20 STUN-21 STUN-22 STUN-23 STUN-24 STUN-25"),
+    _step("On call: first check and session.create together", "SIG-3 SIG-4 SIG-5 RACE-1"),
+    _step(
         "Transactions: pacing, what counts, connected",
-        ("STUN-30", "RACE-2", "STUN-33", "STUN-34", "STUN-31", "STUN-32"),
+        "STUN-30 RACE-2 STUN-33 STUN-34 STUN-31 STUN-32",
     ),
-    Step("Fallback: the second target", ("FB-2", "FB-4")),
-    Step("Outcomes: every call ends typed", ("SIG-14", "SIG-15", "SIG-16")),
+    _step("Fallback: the second target", "FB-2 FB-4"),
+    _step("Outcomes: every call ends typed", "SIG-14 SIG-15 SIG-16"),
 )
 """A client in build order: prepare, find the edge, check, race, fall back, report."""
 

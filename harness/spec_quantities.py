@@ -61,7 +61,9 @@ class Quantity:
 
     def rendered(self) -> str:
         """Plain words for readers: ``at least 60 bits``, ``20..100 ms``, ``5 s``."""
-        value = _plain(self.low) if self.high is None else f"{_plain(self.low)}..{_plain(self.high)}"
+        value = (
+            _plain(self.low) if self.high is None else f"{_plain(self.low)}..{_plain(self.high)}"
+        )
         text = f"{value} {self.unit}".rstrip()
         if self.op == "<":
             return f"{'fewer' if self.unit in COUNTED_UNITS else 'less'} than {text}"

@@ -213,7 +213,8 @@ def _decode(wire: WireScan) -> StunMessage:
     FINGERPRINT, is ignored (RFC 8489 §14.5, STUN-7): it is left out undecoded, so
     a malformed value there is no reason for a 400.
     """
-    assert wire.transaction_id is not None
+    transaction_id = wire.transaction_id
+    assert transaction_id is not None
     counted = []
     signed = False
     for raw in wire.attributes:
@@ -226,7 +227,7 @@ def _decode(wire: WireScan) -> StunMessage:
     return StunMessage(
         Method.BINDING,
         MessageClass.REQUEST,
-        wire.transaction_id,
+        transaction_id,
         decode_attributes(wire),
         wire.data,
     )

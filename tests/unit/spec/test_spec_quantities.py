@@ -19,7 +19,7 @@ from harness.client.media import BACKOFF_AFTER_S, BACKOFF_CAP_S
 from harness.conformance.bounds import HOLD_MS, SLACK_MS
 from harness.protocol import ice
 from harness.spec_index import by_id, parse, statements, statements_in
-from harness.spec_quantities import conflicts, malformed, quantities_in, render
+from harness.spec_quantities import conflicts, malformed
 from harness.stack.components.ingress import HOLD_PER_UFRAG, HOLD_S, HOLD_TOTAL
 from harness.stack.plan import SIGNALING_TIMEOUT_S
 from harness.target.model import DEFAULT_STUN_PORT, Limits

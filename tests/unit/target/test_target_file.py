@@ -8,7 +8,6 @@ import pytest
 
 from harness.errors import UsageError
 from harness.signaling import Mode
-from harness.target.model import DEFAULT_STUN_PORT
 from harness.target import (
     Capability,
     HostPort,
@@ -16,6 +15,7 @@ from harness.target import (
     load_target,
     write_target,
 )
+from harness.target.model import DEFAULT_STUN_PORT
 
 FULL = """
 [target]
