@@ -218,7 +218,7 @@ class UllcClient:
             self._dns_cache = (answer.address, now + answer.ttl)
             return (answer.address, endpoints.global_port)
         if endpoints.edges:
-            # Without DNS the first listed edge is "the nearest": the file's author
+            # TGT-10: without DNS the first listed edge is "the nearest": the file's author
             # lists the edge of the client's region first.
             return await _numeric(endpoints.edges[0])
         raise DnsFailedError(

@@ -9,7 +9,10 @@ a quantity is not what the spec says.
 
 from __future__ import annotations
 
+import json
+import re
 from decimal import Decimal
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -18,8 +21,8 @@ from harness.client.client import DEADLINE_MARGIN_S, DEFAULT_DEADLINE_S
 from harness.client.media import BACKOFF_AFTER_S, BACKOFF_CAP_S
 from harness.conformance.bounds import HOLD_MS, SLACK_MS
 from harness.protocol import ice
-from harness.spec_index import by_id, parse, statements, statements_in
-from harness.spec_quantities import conflicts, malformed
+from harness.spec_index import by_id, parse, requirements, statements, statements_in
+from harness.spec_quantities import MARKER, conflicts, malformed
 from harness.stack.components.ingress import HOLD_PER_UFRAG, HOLD_S, HOLD_TOTAL
 from harness.stack.plan import SIGNALING_TIMEOUT_S
 from harness.target.model import DEFAULT_STUN_PORT, Limits
@@ -121,7 +124,37 @@ def _ms(seconds: float) -> Decimal:
     return Decimal(str(seconds)) * 1000
 
 
+def _world() -> dict[str, Decimal | tuple[Decimal, Decimal]]:
+    """TOPO-10's figures, read from the default world the stack ships."""
+    text = files("harness.stack").joinpath("worlds", "default.json").read_text("utf-8")
+    latency = json.loads(text)["latency_ms"]
+
+    def one(values: list[float]) -> Decimal:
+        assert len(set(values)) == 1, values
+        return Decimal(str(values[0]))
+
+    home = [dcs[f"dc-{edge[5:]}"] for edge, dcs in latency["edge_dc"].items()]
+    cross = [
+        ms for edge, dcs in latency["edge_dc"].items() for dc, ms in dcs.items()
+        if dc != f"dc-{edge[5:]}"
+    ]  # fmt: skip
+    client_edge = one(list(latency["client_edge"].values()))
+    return {
+        "world_client_edge": client_edge,
+        "world_edge_dc": one(home),
+        "world_client_dc_rtt": 2 * (client_edge + one(home)),
+        "world_client_gateway": Decimal(str(latency["client_gateway"])),
+        "world_gateway_dc": one(list(latency["gateway_dc"].values())),
+        "world_dc_kv": one(list(latency["dc_kv"].values())),
+        "world_cross_edge_dc": (Decimal(min(cross)), Decimal(max(cross))),
+    }
+
+
 HARNESS_VALUES: dict[str, tuple[Decimal, ...]] = {
+    **{name: value if isinstance(value, tuple) else (value,) for name, value in _world().items()},
+    "harness_ufrag_random_bits": (Decimal(ice.entropy_bits(ice.GENERATED_UFRAG_LENGTH)),),
+    "harness_pwd_random_bits": (Decimal(ice.entropy_bits(ice.GENERATED_PWD_LENGTH)),),
+    "ice_char_bits": (Decimal(ice.BITS_PER_CHAR),),
     # The spec's number -> the harness constant that implements it.
     "ufrag_random_bits": (Decimal(ice.UFRAG_MIN_BITS),),
     "pwd_random_bits": (Decimal(ice.PWD_MIN_BITS),),
@@ -176,6 +209,18 @@ def test_the_quantity_names_of_the_spec_are_all_known_here() -> None:
     # A new quantity either gets a harness constant above or is listed as one the
     # harness does not implement by a constant (RFC figures, bounds it measures).
     not_constants = {
+        # RFC 8489 wire format: the codec's own tests (tests/unit/protocol) hold these.
+        "attribute_type_bits",
+        "attribute_length_bits",
+        "ipv4_address_value",
+        "ipv6_address_value",
+        "xor_port_bits",
+        "message_integrity_length",
+        "mi_sha256_length",
+        "priority_length",
+        "tiebreaker_length",
+        "text_attribute_length",
+        "unknown_attribute_entry",
         "rfc8445_ufrag_random_bits",
         "rfc8489_rto",
         "transaction_id_random_bits",
@@ -189,3 +234,24 @@ def test_the_quantity_names_of_the_spec_are_all_known_here() -> None:
     stated = {s.quantity.name for s in statements()}
     unknown = stated - set(HARNESS_VALUES) - not_constants
     assert not unknown, f"quantities with no harness value and no reason: {sorted(unknown)}"
+
+
+_UNMARKED = re.compile(r"(?<![\w.§-])\d[\d,]*(?:\.\d+)?\s?(?:ms|s|bits|bytes|characters)\b")
+"""A number with a unit of time, randomness or size: a quantity statement."""
+
+
+def unmarked_numbers(source: str) -> list[str]:
+    """Numbers with a unit written outside a marker (worked examples go in `code`)."""
+    bare = re.sub(r"`[^`]*`", "", MARKER.sub("", source))
+    return [match.group(0) for match in _UNMARKED.finditer(bare)]
+
+
+def test_every_number_with_a_unit_in_a_requirement_is_a_marker() -> None:
+    # Without this, "at least 24 bits" written in plain words would escape the
+    # consistency check above.
+    bare = {r.id: found for r in requirements() if (found := unmarked_numbers(r.source))}
+    assert not bare, (
+        "write these as quantity markers {name OP value unit} (or `code` for a worked "
+        f"example): {bare}"
+    )
+    assert unmarked_numbers("at least 24 bits, {tp = 50 ms}, `0, 50 ms`") == ["24 bits"]
