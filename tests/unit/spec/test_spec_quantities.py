@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
@@ -255,3 +256,21 @@ def test_every_number_with_a_unit_in_a_requirement_is_a_marker() -> None:
         f"example): {bare}"
     )
     assert unmarked_numbers("at least 24 bits, {tp = 50 ms}, `0, 50 ms`") == ["24 bits"]
+
+
+@pytest.mark.requirements("TGT-8", "SIG-13", "SESS-2", "FB-5")
+def test_the_target_file_example_states_the_same_defaults() -> None:
+    # The example's [limits] are numbers too, written in TOML rather than markers.
+    text = (SPECS / "target-file.md").read_text("utf-8")
+    example = tomllib.loads(text.split("```toml\n", 1)[1].split("```", 1)[0])
+    limits = example["limits"]
+    for key, quantity in (
+        ("connect_budget_ms", "connect_budget"),
+        ("fallback_ms", "fallback_bound"),
+        ("session_ttl_ms", "session_ttl"),
+        ("signaling_timeout_ms", "signaling_timeout"),
+        ("pacing_ms", "tp"),
+    ):
+        _, value, _, unit = _stated(quantity)
+        assert unit == "ms"
+        assert Decimal(limits[key]) == value, (key, limits[key], value)
