@@ -32,7 +32,7 @@ from harness.spec_quantities import (
     render,
 )
 
-FAMILIES = ("STUN", "SDP", "SIG", "ROUTE", "FB", "RACE", "CTL", "TGT", "TOPO", "SESS")
+FAMILIES = ("STUN", "SDP", "SIG", "ROUTE", "FB", "RACE", "CTL", "TGT", "TOPO", "SESS", "CLI")
 ID_PATTERN = re.compile(rf"\*\*((?:{'|'.join(FAMILIES)})-\d+)\*\*")
 _KEY_WORDS = re.compile(r"\b(MUST(?: NOT)?|SHOULD(?: NOT)?|REQUIRED|SHALL(?: NOT)?|MAY)\b")
 

@@ -92,6 +92,10 @@ CLIENT_STEPS: tuple[Step, ...] = (
     ),
     _step("Fallback: the second target", "FB-2 FB-4"),
     _step("Outcomes: every call ends typed", "SIG-14 SIG-15 SIG-16"),
+    _step(
+        "Under test: the contract and bounds of the client suite",
+        "CLI-1 CLI-2 CLI-3 CLI-4 CLI-5 CLI-6 CLI-7 CLI-8 CLI-9",
+    ),
 )
 """A client in build order: prepare, find the edge, check, race, fall back, report."""
 
