@@ -41,7 +41,9 @@ async def _start(args: argparse.Namespace, settings: Settings) -> tuple[Deployme
         held = claim.try_claim(base)
         if held is None:
             if args.base_ip:
-                raise SystemExit(f"{base}.0.0/16 is claimed by another stack; pick another --base-ip")
+                raise SystemExit(
+                    f"{base}.0.0/16 is claimed by another stack; pick another --base-ip"
+                )
             continue
         deployment = Deployment(world, settings)
         try:

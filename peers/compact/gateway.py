@@ -62,7 +62,10 @@ class Gateway:
                 elif frame.type == WSMsgType.BINARY:  # SIG-1: refused, connection stays open
                     await send(
                         messages.error(
-                            None, "bad_request", "binary frames are not ULLC messages; send JSON text", False
+                            None,
+                            "bad_request",
+                            "binary frames are not ULLC messages; send JSON text",
+                            False,
                         )
                     )
         finally:
@@ -99,14 +102,20 @@ class Gateway:
         dc = self._dcs.get(dc_id)
         if dc is None:
             return messages.error(
-                request_id, "unavailable", f"map {latency_map.version} routes to unknown DC {dc_id!r}", True
+                request_id,
+                "unavailable",
+                f"map {latency_map.version} routes to unknown DC {dc_id!r}",
+                True,
             )
         try:
             async with asyncio.timeout(self._timeout_s):  # SIG-13
                 record = await dc.create_session(bot_ufrag, bot_pwd, request["client"]["ice_ufrag"])
         except TimeoutError:
             return messages.error(
-                request_id, "timeout", f"{dc_id} did not answer within {self._timeout_s * 1000:.0f} ms", True
+                request_id,
+                "timeout",
+                f"{dc_id} did not answer within {self._timeout_s * 1000:.0f} ms",
+                True,
             )
         except Conflict as exc:
             return messages.error(request_id, "conflict", str(exc), False)
