@@ -31,6 +31,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.hold_ms < 0:
         parser.error("--hold-ms must be >= 0")
+    if args.base_ip is not None:
+        try:
+            plan(args.base_ip)
+        except ValueError as exc:
+            parser.error(str(exc))
     return args
 
 
