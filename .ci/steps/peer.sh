@@ -11,7 +11,7 @@ status=0
 for hold_ms in 0 150; do
     echo "== suites/ against the compact peer, hold_ms=${hold_ms} =="
     python -m peers.compact.launch "${hold_ms}" -- \
-        python -m pytest --ullc-target '{target}' suites/ -q -rfEs -p no:cacheprovider \
+        python -m pytest --ullc-target '{peer_target}' suites/ -q -rfEs -p no:cacheprovider \
         || status=1
 done
 exit "${status}"

@@ -99,7 +99,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def main() -> int:
     """`python -m peers.compact.launch HOLD_MS -- COMMAND...`: run COMMAND against a fresh peer.
 
-    `{target}` in COMMAND is replaced by the target file's path; the exit status is COMMAND's.
+    `{peer_target}` in COMMAND is replaced by the target file's path; the exit status is COMMAND's.
     """
     args = sys.argv[1:]
     if len(args) < 3 or args[1] != "--":
@@ -112,7 +112,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     with running_peer(hold_ms=int(args[0])) as peer:
         print(f"peer: {peer.network}, hold {args[0]} ms, target {peer.target}", flush=True)
-        command = [part.replace("{target}", str(peer.target)) for part in args[2:]]
+        command = [part.replace("{peer_target}", str(peer.target)) for part in args[2:]]
         return subprocess.run(command, check=False).returncode
 
 
