@@ -20,6 +20,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--config", type=Path, help="JSON array of proxies to create at start (Toxiproxy format)"
     )
     parser.add_argument(
+        "--allow-remote-listen",
+        action="store_true",
+        help="let proxies listen on non-loopback addresses (e.g. 0.0.0.0); off by default "
+        "because a hop exposes its upstream to every machine that can reach that address",
+    )
+    parser.add_argument(
         "--exit-with-parent",
         action="store_true",
         help="exit when the process that started this one goes away",
@@ -37,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         config=args.config,
         exit_with_parent=args.exit_with_parent,
+        allow_remote_listen=args.allow_remote_listen,
     )
 
     def ready(info: dict[str, Any]) -> None:

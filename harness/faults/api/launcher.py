@@ -51,6 +51,7 @@ class HopServer:
         seed: int = 0,
         config: Path | None = None,
         timeout: float = 15.0,
+        allow_remote_listen: bool = False,
     ) -> HopServer:
         command = [
             sys.executable,
@@ -67,6 +68,8 @@ class HopServer:
         ]
         if config is not None:
             command += ["--config", str(config)]
+        if allow_remote_listen:
+            command.append("--allow-remote-listen")
         # stderr goes to a file, not a pipe: nobody drains a pipe during a long run, and a
         # full pipe would block the hop the next time it logs.
         log = tempfile.NamedTemporaryFile("w+", prefix="ullc-hop-", suffix=".log")

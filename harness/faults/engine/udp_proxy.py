@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from harness.faults import errors
+from harness.faults.engine.addresses import parse_listen
 from harness.faults.engine.proxy_base import ProxyBase, bind_error
 from harness.faults.model import Direction, join_host_port, split_host_port
 from harness.faults.proxy_protocol import encode_v2
@@ -140,8 +141,11 @@ class UdpProxy(ProxyBase):
 
     async def _listen(self) -> str:
         listen = self.config.listen
-        host, port = split_host_port(listen)
-        up_host, up_port = split_host_port(self.config.upstream)
+        host, port = parse_listen("udp", listen)
+        try:
+            up_host, up_port = split_host_port(self.config.upstream)
+        except ValueError as error:
+            raise errors.ApiError(f"upstream: {error}", 500) from None
         try:
             # Resolved once: a flow must be created without awaiting a lookup.
             info = socket.getaddrinfo(up_host, up_port, type=socket.SOCK_DGRAM)
@@ -245,7 +249,7 @@ class UdpProxy(ProxyBase):
             else:
                 self.timers.push(when, send, item)
 
-    def _toxic_removed(self, runtime: Any) -> None:
+    def _toxic_removed(self, runtime: Any, *, final: bool) -> None:
         for flow in self.flows.values():
             flow.states[runtime.direction].pop(runtime, None)
 
