@@ -85,7 +85,8 @@ class ProxyConfig:
     """One proxy (a hop on one link) as the API sees it.
 
     ``capture`` is the ring size of the optional capture (0 = off) and
-    ``flow_idle_timeout`` the seconds after which an idle UDP flow is forgotten.
+    ``flow_idle_timeout`` the seconds after which an idle UDP flow is forgotten, and
+    ``max_flows`` how many flows (one upstream socket each) a UDP proxy keeps at most.
     """
 
     name: str
@@ -96,6 +97,7 @@ class ProxyConfig:
     proxy_protocol: ProxyProtocolVersion | None = None
     capture: int = 0
     flow_idle_timeout: float = 60.0
+    max_flows: int = 4096
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -109,6 +111,7 @@ class ProxyConfig:
         if self.protocol is Protocol.UDP:
             data["proxy_protocol"] = self.proxy_protocol.value if self.proxy_protocol else None
             data["flow_idle_timeout"] = self.flow_idle_timeout
+            data["max_flows"] = self.max_flows
         return data
 
 

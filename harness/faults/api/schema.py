@@ -85,12 +85,14 @@ def _extensions(data: dict[str, Any], base: ProxyConfig) -> ProxyConfig:
         raise errors.bad_request("'proxy_protocol' is only supported on udp proxies")
     capture = int(_number(data, "capture", base.capture, low=0, high=10_000_000))
     idle = _number(data, "flow_idle_timeout", base.flow_idle_timeout, low=0.01, high=86400)
+    max_flows = int(_number(data, "max_flows", base.max_flows, low=1, high=1_000_000))
     return replace(
         base,
         protocol=protocol,
         proxy_protocol=proxy_protocol,
         capture=capture,
         flow_idle_timeout=idle,
+        max_flows=max_flows,
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from harness.faults import errors
 from harness.faults.engine.addresses import check_loopback, resolved
+from harness.faults.engine.flow_table import FdBudget
 from harness.faults.engine.proxy_base import ProxyBase
 from harness.faults.engine.scheduler import TimerHeap
 from harness.faults.engine.tcp_proxy import TcpProxy
@@ -28,6 +29,7 @@ class Hub:
         self.timers = TimerHeap(self.loop)
         self.proxies: dict[str, ProxyBase] = {}
         self.lock = asyncio.Lock()
+        self.fd_budget = FdBudget()  # shared by every UDP proxy of this process
 
     def get(self, name: str) -> ProxyBase:
         try:
@@ -36,8 +38,13 @@ class Hub:
             raise errors.proxy_not_found() from None
 
     def _build(self, config: ProxyConfig) -> ProxyBase:
-        cls = UdpProxy if config.protocol is Protocol.UDP else TcpProxy
-        return cls(replace(config, enabled=False), self.loop, self.timers, lambda: self.seed)
+        config = replace(config, enabled=False)
+        if config.protocol is Protocol.UDP:
+            return UdpProxy(config, self.loop, self.timers, self._seed, budget=self.fd_budget)
+        return TcpProxy(config, self.loop, self.timers, self._seed)
+
+    def _seed(self) -> int:
+        return self.seed
 
     async def create(self, config: ProxyConfig) -> ProxyBase:
         if config.name in self.proxies:
@@ -124,6 +131,6 @@ def _differs(old: ProxyConfig, new: ProxyConfig) -> bool:
     """Toxiproxy's Proxy.Differs (listen compared resolved), plus our extensions."""
     if old.protocol is not new.protocol or old.proxy_protocol != new.proxy_protocol:
         return True
-    if old.flow_idle_timeout != new.flow_idle_timeout:
+    if old.flow_idle_timeout != new.flow_idle_timeout or old.max_flows != new.max_flows:
         return True
     return old.upstream != new.upstream or old.listen != resolved(new.listen)

@@ -9,10 +9,14 @@ that second must reach the upstream, in order.
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
 
+import pytest
 from conftest import Api, port_of
 
 
@@ -68,3 +72,41 @@ def test_bytes_sent_while_the_hop_dials_arrive_in_order(api: Api) -> None:
         assert reply == b"done"
     finally:
         upstream.close()
+
+
+@pytest.fixture
+def redis_port() -> Iterator[int]:
+    """A throwaway redis-server on 127.0.0.1 (no persistence)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_redis_pings_sent_at_once_through_a_hop_are_answered(api: Api, redis_port: int) -> None:
+    """The case that failed on 3.11.2: a client that writes as soon as it is connected."""
+    port = port_of(api.proxy("redis", f"127.0.0.1:{redis_port}"))
+    for _ in range(6):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            client.sendall(b"PING\r\n")
+            assert client.recv(64) == b"+PONG\r\n"
