@@ -6,11 +6,19 @@ Plain dataclasses and Enums. Raw dicts exist only at the HTTP boundary, in
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 AttributeValue = int | float
+
+
+class Backend(StrEnum):
+    """Which server carries a link: a real Toxiproxy, or the built-in hop engine."""
+
+    TOXIPROXY = "toxiproxy"
+    BUILTIN = "builtin"
 
 
 class Protocol(StrEnum):
@@ -133,3 +141,11 @@ def join_host_port(host: str, port: int) -> str:
     if ":" in host:
         return f"[{host}]:{port}"
     return f"{host}:{port}"
+
+
+def split_ms(ms: float, integers: bool) -> tuple[float, float]:
+    """Split a round trip into (upstream, downstream) one-way delays that sum to ``ms``."""
+    if not integers:
+        return ms / 2, ms / 2
+    up = math.ceil(ms / 2)
+    return up, round(ms) - up

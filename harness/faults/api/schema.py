@@ -176,9 +176,7 @@ def toxic_create(
     registry.toxic_class(protocol, type_name)
     if exists(name):
         raise errors.toxic_exists()
-    attributes = registry.validate_attributes(
-        protocol, type_name, data.get("attributes"), warnings
-    )
+    attributes = registry.validate_attributes(protocol, type_name, data.get("attributes"), warnings)
     toxicity = _toxicity(data, 1.0, warnings)
     return ToxicConfig(name, type_name, stream, toxicity, attributes)
 

@@ -128,7 +128,9 @@ async def populate(request: web.Request) -> web.Response:
     try:
         configs = schema.populate(await _body(request))
     except errors.ApiError as error:
-        return _json({"error": error.message, "status": error.status, "proxies": None}, error.status)
+        return _json(
+            {"error": error.message, "status": error.status, "proxies": None}, error.status
+        )
     async with hub.lock:
         proxies, failure = await hub.populate(configs)
     done = [proxy.to_json() for proxy in proxies] or None

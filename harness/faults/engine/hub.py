@@ -96,7 +96,9 @@ class Hub:
                 await proxy.start()
             proxy.reset_toxics()
 
-    async def populate(self, configs: list[ProxyConfig]) -> tuple[list[ProxyBase], Exception | None]:
+    async def populate(
+        self, configs: list[ProxyConfig]
+    ) -> tuple[list[ProxyBase], Exception | None]:
         """Toxiproxy's AddOrReplace, in order: a proxy whose resolved listen and upstream
         (and, ours, protocol) match is kept with its toxics; one that differs is stopped
         and replaced. The first failure stops the run; what was done before it stays,
