@@ -26,6 +26,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "because a hop exposes its upstream to every machine that can reach that address",
     )
     parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=15.0,
+        help="seconds an API request may take to arrive complete; slower ones are closed "
+        "(default 15, as Toxiproxy)",
+    )
+    parser.add_argument(
         "--exit-with-parent",
         action="store_true",
         help="exit when the process that started this one goes away",
@@ -44,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         config=args.config,
         exit_with_parent=args.exit_with_parent,
         allow_remote_listen=args.allow_remote_listen,
+        read_timeout=args.read_timeout,
     )
 
     def ready(info: dict[str, Any]) -> None:

@@ -20,10 +20,9 @@ IDLE_TIMEOUT_S = 60.0
 class ReadDeadline(asyncio.Protocol):
     """Forwards everything to aiohttp's RequestHandler; closes a request that stalls."""
 
-    timeout_s = READ_TIMEOUT_S
-
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, timeout_s: float = READ_TIMEOUT_S) -> None:
         self.inner = inner  # aiohttp's RequestHandler (it counts parsed requests)
+        self.timeout_s = timeout_s
         self.transport: asyncio.Transport | None = None
         self._deadline: asyncio.TimerHandle | None = None
 

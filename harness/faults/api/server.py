@@ -34,6 +34,7 @@ VERSION = f"2.12.0+ullc-harness.{__version__}"
 ENGINE = "ullc-harness"
 
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
+READ_TIMEOUT: web.AppKey[float] = web.AppKey("read_timeout", float)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -94,8 +95,11 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 async def _body(request: web.Request) -> Any:
     try:
-        raw = await asyncio.wait_for(request.read(), READ_TIMEOUT_S)
+        raw = await asyncio.wait_for(request.read(), request.app[READ_TIMEOUT])
     except TimeoutError:
+        # As Go's ReadTimeout: the connection goes; a 408 on it would wait for a reader.
+        if request.transport is not None:
+            request.transport.abort()
         raise web.HTTPRequestTimeout(text="request body not received in time\n") from None
     return schema.loads(raw)
 
@@ -255,9 +259,10 @@ async def capture_clear(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def make_app(hub: Hub) -> web.Application:
+def make_app(hub: Hub, read_timeout: float = READ_TIMEOUT_S) -> web.Application:
     app = web.Application(middlewares=[_request_id, _stop_browsers, _warnings, _errors])
     app[HUB] = hub
+    app[READ_TIMEOUT] = read_timeout
     route = app.router
     route.add_post("/reset", reset)
     route.add_get("/proxies", proxy_index)
@@ -291,6 +296,8 @@ class ServerOptions:
     exit_with_parent: bool = False
     allow_remote_listen: bool = False
     """Let proxies listen off the loopback (``--allow-remote-listen``); off by default."""
+    read_timeout: float = READ_TIMEOUT_S
+    """Seconds a request may take to arrive complete (``--read-timeout``; Toxiproxy: 15)."""
 
 
 def bind_api_socket(host: str, port: int) -> socket.socket:
@@ -339,7 +346,10 @@ async def serve(options: ServerOptions, ready: Callable[[dict[str, Any]], None])
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     runner = web.AppRunner(
-        make_app(hub), access_log=None, handle_signals=False, keepalive_timeout=IDLE_TIMEOUT_S
+        make_app(hub, options.read_timeout),
+        access_log=None,
+        handle_signals=False,
+        keepalive_timeout=IDLE_TIMEOUT_S,
     )
     await runner.setup()
     api_server: asyncio.Server | None = None
@@ -349,7 +359,9 @@ async def serve(options: ServerOptions, ready: Callable[[dict[str, Any]], None])
             await _load_config(hub, options.config)
         assert runner.server is not None
         factory = runner.server
-        api_server = await loop.create_server(lambda: ReadDeadline(factory()), sock=sock)
+        api_server = await loop.create_server(
+            lambda: ReadDeadline(factory(), options.read_timeout), sock=sock
+        )
         host, port = sock.getsockname()[:2]
         url_host = f"[{host}]" if ":" in host else host
         ready(

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.faults import errors
+from harness.faults.engine.addresses import resolved
 from harness.faults.engine.capture import CaptureRing
 from harness.faults.engine.scheduler import TimerHeap
 from harness.faults.model import Direction, ProxyConfig, ToxicConfig
@@ -20,6 +21,10 @@ from harness.faults.toxics.base import ToxicBase
 def bind_error(protocol: str, listen: str, error: OSError) -> errors.ApiError:
     """Toxiproxy answers a failed listen with 500 and Go's net error text; so do we."""
     reason = os.strerror(error.errno).lower() if error.errno else str(error)
+    try:
+        listen = resolved(listen)  # Go names the address it tried: localhost -> 127.0.0.1
+    except errors.ApiError:
+        pass
     hint = None
     if error.errno == errno.EADDRINUSE:
         hint = "another process holds that port; use port 0 to get a free one"
