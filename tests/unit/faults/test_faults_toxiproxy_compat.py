@@ -341,7 +341,8 @@ def test_remove_toxic_version_and_invalid_stream(server: Server) -> None:
         assert toxiproxy.get_proxy("mysql_master").destroy_toxic("latency_downstream")
     assert server.toxics("mysql_master") == []
     version = server.request("GET", "/version")
-    assert version.text.startswith('{"version": "') and version.text.endswith('"}\n')
+    assert version.text.startswith('{"version": "')
+    assert version.text.endswith('"}\n')
     bad = server.toxic("mysql_master", type="latency", stream="walrustream")
     assert bad.status_code == 400
 
@@ -414,7 +415,8 @@ def test_slicer_cuts_like_toxiproxys_chunk(server: Server, recorder: Recorder) -
             time.sleep(0.02)
     sizes = [len(chunk) for chunk in recorder.reads]
     assert sum(sizes) == 1000
-    assert len(sizes) == 16 and set(sizes) <= {62, 63}, sizes
+    assert len(sizes) == 16, sizes
+    assert set(sizes) <= {62, 63}, sizes
 
 
 def test_timeout_restarts_with_every_chunk(server: Server, recorder: Recorder) -> None:
