@@ -50,7 +50,9 @@ def _string(data: dict[str, Any], key: str, default: str = "") -> str:
 
 
 def _bool(data: dict[str, Any], key: str, default: bool) -> bool:
-    value = data.get(key, default)
+    value = data.get(key)
+    if value is None:  # JSON null leaves Go's field at its default
+        return default
     if not isinstance(value, bool):
         raise errors.bad_request(f"field {key!r} must be true or false, got {value!r}")
     return value

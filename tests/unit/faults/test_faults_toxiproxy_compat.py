@@ -455,3 +455,16 @@ def test_removing_a_timeout_closes_the_connection(server: Server, recorder: Reco
             pass
     assert recorder.closed.wait(5)
     assert b"".join(recorder.reads) == b"AAAA"  # never AAAA...CCCC with a hole
+
+
+def test_json_null_leaves_a_field_at_its_default(server: Server) -> None:
+    """Go decodes null into nothing: the default stays (enabled: true, toxicity: 1)."""
+    created = server.create("n", f"localhost:{free_port()}", "localhost:20001", enabled=None)
+    assert created["enabled"] is True
+    toxic = server.toxic("n", type="latency", toxicity=None, attributes={"latency": None})
+    assert toxic.status_code == 200, toxic.text
+    assert (toxic.json()["toxicity"], toxic.json()["attributes"]["latency"]) == (1, 0)
+    body = [{"name": "m", "listen": f"localhost:{free_port()}", "upstream": "x:1", "enabled": None}]
+    populated = server.request("POST", "/populate", body)
+    assert populated.status_code == 201, populated.text
+    assert populated.json()["proxies"][0]["enabled"] is True
