@@ -144,7 +144,8 @@ class Timeout(TcpToxic):
 
 
 class ResetPeer(TcpToxic):
-    """On the first data, wait ``timeout`` ms, then reset the connection (RST); data is dropped."""
+    """On the first data (or the sender's FIN), wait ``timeout`` ms, then reset the
+    connection (RST); what comes meanwhile is dropped, as in Toxiproxy."""
 
     TYPE: ClassVar[str] = "reset_peer"
     ATTRIBUTES = (Attr("timeout", 0, "ms"),)
@@ -153,7 +154,7 @@ class ResetPeer(TcpToxic):
     def process(
         self, state: State, link: LinkControl, t: float, payload: Payload, out: Items
     ) -> None:
-        if isinstance(payload, Action):
+        if payload is Action.CLOSE or payload is Action.RESET:
             out.append((t, payload))
             return
         if not state.flag:
