@@ -160,3 +160,25 @@ def p95_counting_failures(results: Sequence[CallResult]) -> float:
         return float("inf")
     rank = max(1, -(-95 * len(latencies) // 100))
     return latencies[rank - 1]
+
+
+Accountant = Callable[..., Accounting]
+"""What the chaos suite's ``accounted`` fixture is: ``accounted(results, expected_calls=n,
+grace_s=0)`` asserts :func:`assert_accounted` over the test's fault log."""
+
+
+def assert_accounted(
+    results: Sequence[CallResult],
+    log: FaultLog | None,
+    *,
+    expected_calls: int,
+    grace_s: float = 0.0,
+) -> Accounting:
+    """Every call connected or failed typed inside a fault window that explains it.
+
+    Raises AssertionError with :meth:`Accounting.explain` otherwise, so a pytest run shows
+    which call was lost and which faults were active; returns the verdict for more checks.
+    """
+    verdict = account(results, log, expected_calls=expected_calls, grace_s=grace_s)
+    assert verdict.ok, verdict.explain()
+    return verdict

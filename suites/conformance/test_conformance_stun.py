@@ -32,7 +32,7 @@ from harness.conformance.session import ProbeSession
 from harness.fixtures.target_session import RunningTarget
 from harness.protocol.stun_attributes import AttributeType
 from harness.protocol.stun_checker import Profile
-from suites.conformance.conftest import lacks_sessions_reason
+from harness.testing import lacks_sessions_reason
 
 pytestmark = pytest.mark.conformance
 
