@@ -168,7 +168,7 @@ class Schedule:
                 await asyncio.to_thread(fault.apply if is_apply else fault.remove)
         finally:
             for fault in faults:
-                if fault.active and fault.what != "kill":
+                if fault.active and fault.what is not FaultKind.KILL:
                     await asyncio.to_thread(fault.remove)
 
 
@@ -197,7 +197,7 @@ class ScheduleRun:
         # Steps without an end stay applied until stop().
         self._stop.wait()
         for fault in self.faults:
-            if fault.active and fault.what != "kill":
+            if fault.active and fault.what is not FaultKind.KILL:
                 try:
                     fault.remove()
                 except Exception as error:

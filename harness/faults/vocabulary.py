@@ -31,6 +31,22 @@ if TYPE_CHECKING:
 _ids = itertools.count(1)
 
 
+class FaultKind(StrEnum):
+    """Every kind of fault the harness applies (``FaultEvent.what`` of the log)."""
+
+    LATENCY = "latency"
+    RTT = "rtt"
+    JITTER = "jitter"
+    LOSS = "loss"
+    BURSTY_LOSS = "bursty_loss"
+    BANDWIDTH = "bandwidth"
+    PARTITION = "partition"
+    RESET = "reset"
+    KILL = "kill"
+    PAUSE = "pause"
+    LATENCY_MAP = "latency_map"
+
+
 class PartitionMode(StrEnum):
     """``blackhole``: connections stay up, nothing passes (a real partition).
     ``disable``: the hop stops listening (connection refused, like Toxiproxy's ``down``)."""
@@ -42,7 +58,7 @@ class PartitionMode(StrEnum):
 class Fault(ABC):
     """A switchable fault. ``what``/``where``/``params`` are what the log records."""
 
-    def __init__(self, what: str, where: str, params: dict[str, Any], log: FaultLog | None):
+    def __init__(self, what: FaultKind, where: str, params: dict[str, Any], log: FaultLog | None):
         self.what = what
         self.where = where
         self.params = params
@@ -96,7 +112,7 @@ class ToxicFault(Fault):
     def __init__(
         self,
         link: Link,
-        what: str,
+        what: FaultKind,
         toxics: list[ToxicSpec],
         params: dict[str, Any],
         toxicity: float = 1.0,
@@ -128,7 +144,7 @@ class ToxicFault(Fault):
 
 class DisableFault(Fault):
     def __init__(self, link: Link) -> None:
-        super().__init__("partition", link.name, {"mode": "disable"}, link.client.log)
+        super().__init__(FaultKind.PARTITION, link.name, {"mode": "disable"}, link.client.log)
         self.link = link
 
     def _apply(self) -> None:
@@ -150,7 +166,7 @@ class ProcessFault(Fault):
         self,
         control: ProcessControl,
         component: str,
-        what: str,
+        what: FaultKind,
         log: FaultLog | None,
         restart: Callable[[str], None] | None = None,
     ) -> None:
@@ -159,18 +175,18 @@ class ProcessFault(Fault):
         self.restart = restart
 
     def _apply(self) -> None:
-        if self.what == "kill":
+        if self.what is FaultKind.KILL:
             self.control.kill(self.where)
         else:
             self.control.pause(self.where)
 
     def remove(self) -> None:
-        if self.what == "kill" and self.restart is None:
+        if self.what is FaultKind.KILL and self.restart is None:
             return
         super().remove()
 
     def _remove(self) -> None:
-        if self.what == "pause":
+        if self.what is FaultKind.PAUSE:
             self.control.resume(self.where)
         elif self.restart is not None:
             self.restart(self.where)
@@ -182,7 +198,7 @@ def latency(
     """One-way delay of ``ms`` ± ``jitter`` on ``stream`` (``Stream.BOTH``: each way)."""
     params = {"ms": ms, "jitter": jitter, "stream": stream.value}
     return ToxicFault(
-        link, "latency", [("latency", stream, {"latency": ms, "jitter": jitter})], params
+        link, FaultKind.LATENCY, [("latency", stream, {"latency": ms, "jitter": jitter})], params
     )
 
 
@@ -193,7 +209,7 @@ def rtt(link: Link, ms: float, *, jitter: float = 0) -> Fault:
         ("latency", Stream.UPSTREAM, {"latency": up, "jitter": jitter / 2}),
         ("latency", Stream.DOWNSTREAM, {"latency": down, "jitter": jitter / 2}),
     ]
-    return ToxicFault(link, "rtt", toxics, {"ms": ms, "jitter": jitter})
+    return ToxicFault(link, FaultKind.RTT, toxics, {"ms": ms, "jitter": jitter})
 
 
 def jitter(link: Link, ms: float, *, latency: float = 0, stream: Stream = Stream.BOTH) -> Fault:
@@ -204,7 +220,7 @@ def jitter(link: Link, ms: float, *, latency: float = 0, stream: Stream = Stream
     """
     params = {"ms": ms, "latency": latency, "stream": stream.value}
     toxic: ToxicSpec = ("latency", stream, {"latency": max(latency, ms), "jitter": ms})
-    return ToxicFault(link, "jitter", [toxic], params)
+    return ToxicFault(link, FaultKind.JITTER, [toxic], params)
 
 
 def loss(
@@ -214,7 +230,7 @@ def loss(
     KINDS[FaultKind.LOSS].check(link)
     params = {"probability": probability, "stream": stream.value}
     toxic: ToxicSpec = ("loss", stream, {"probability": probability})
-    return ToxicFault(link, "loss", [toxic], params, toxicity)
+    return ToxicFault(link, FaultKind.LOSS, [toxic], params, toxicity)
 
 
 def bursty_loss(
@@ -235,13 +251,15 @@ def bursty_loss(
         "loss_good": loss_good,
     }
     params: dict[str, Any] = {**attributes, "stream": stream.value}
-    return ToxicFault(link, "bursty_loss", [("loss_burst", stream, attributes)], params)
+    return ToxicFault(link, FaultKind.BURSTY_LOSS, [("loss_burst", stream, attributes)], params)
 
 
 def bandwidth(link: Link, rate_kbps: float, *, stream: Stream = Stream.DOWNSTREAM) -> Fault:
     """Limit to ``rate_kbps`` KB/s (Toxiproxy's unit: 1000 bytes per second)."""
     params = {"rate": rate_kbps, "stream": stream.value}
-    return ToxicFault(link, "bandwidth", [("bandwidth", stream, {"rate": rate_kbps})], params)
+    return ToxicFault(
+        link, FaultKind.BANDWIDTH, [("bandwidth", stream, {"rate": rate_kbps})], params
+    )
 
 
 def partition(link: Link, *, mode: PartitionMode = PartitionMode.BLACKHOLE) -> Fault:
@@ -252,14 +270,16 @@ def partition(link: Link, *, mode: PartitionMode = PartitionMode.BLACKHOLE) -> F
         toxic: ToxicSpec = ("blackhole", Stream.BOTH, {})
     else:
         toxic = ("timeout", Stream.BOTH, {"timeout": 0})  # data dropped, never closed
-    return ToxicFault(link, "partition", [toxic], {"mode": mode.value})
+    return ToxicFault(link, FaultKind.PARTITION, [toxic], {"mode": mode.value})
 
 
 def reset(link: Link, *, timeout_ms: float = 0, stream: Stream = Stream.DOWNSTREAM) -> Fault:
     """TCP connections are reset (RST) ``timeout_ms`` after their next data."""
     KINDS[FaultKind.RESET].check(link)
     params = {"timeout_ms": timeout_ms, "stream": stream.value}
-    return ToxicFault(link, "reset", [("reset_peer", stream, {"timeout": timeout_ms})], params)
+    return ToxicFault(
+        link, FaultKind.RESET, [("reset_peer", stream, {"timeout": timeout_ms})], params
+    )
 
 
 def kill(
@@ -269,31 +289,15 @@ def kill(
     restart: Callable[[str], None] | None = None,
 ) -> Fault:
     """SIGKILL (or the backend's equivalent) a component; undone only by ``restart``."""
-    return ProcessFault(control, component, "kill", log, restart)
+    return ProcessFault(control, component, FaultKind.KILL, log, restart)
 
 
 def pause(control: ProcessControl, component: str, log: FaultLog | None = None) -> Fault:
     """Freeze a component (SIGSTOP / docker pause) while inside the ``with``."""
-    return ProcessFault(control, component, "pause", log)
+    return ProcessFault(control, component, FaultKind.PAUSE, log)
 
 
 # -- the table ------------------------------------------------------------------------------
-class FaultKind(StrEnum):
-    """Every kind of fault the harness applies (``FaultEvent.what`` of the log)."""
-
-    LATENCY = "latency"
-    RTT = "rtt"
-    JITTER = "jitter"
-    LOSS = "loss"
-    BURSTY_LOSS = "bursty_loss"
-    BANDWIDTH = "bandwidth"
-    PARTITION = "partition"
-    RESET = "reset"
-    KILL = "kill"
-    PAUSE = "pause"
-    LATENCY_MAP = "latency_map"
-
-
 class Target(StrEnum):
     LINK = "link"  # a hop: built from a Link
     PROCESS = "process"  # a component: built from a ProcessControl
