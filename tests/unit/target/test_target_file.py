@@ -16,6 +16,7 @@ from harness.target import (
     load_target,
     write_target,
 )
+from harness.target.model import DEFAULT_STUN_PORT
 
 FULL = """
 [target]
@@ -223,3 +224,13 @@ def test_known_links_in_reference_proxies_load(tmp_path: Path) -> None:
     target = load_target(_with_proxies(tmp_path, proxies, topology=True))
     assert target.reference is not None
     assert dict(target.reference.proxies) == {"client-edge.edge-us": "a", "dc-kv.dc-eu": "b"}
+
+
+@pytest.mark.requirements("TGT-9")
+def test_global_endpoint_without_a_port_means_the_stun_port(tmp_path: Path) -> None:
+    def port(global_endpoint: str) -> int:
+        text = FULL.replace('"media.ullc.test"', f'"{global_endpoint}"')
+        return load_target(_write(tmp_path, text)).endpoints.global_port
+
+    assert port("media.ullc.test") == port("media.ullc.test:3478") == DEFAULT_STUN_PORT == 3478
+    assert port("media.ullc.test:5000") == 5000
