@@ -48,7 +48,7 @@ SERVER_STEPS: tuple[Step, ...] = (
     ),
     _step(
         "Session Creation: validate, route, answer",
-        "SIG-6 SIG-7 SIG-10 SIG-11 SIG-12 SIG-13 SIG-9",
+        "SIG-6 SIG-18 SIG-7 SIG-10 SIG-11 SIG-12 SIG-13 SIG-9",
     ),
     _step("Session store of a DC", "SESS-1 SESS-2 SESS-6"),
     _step(

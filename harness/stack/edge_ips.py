@@ -1,4 +1,4 @@
-"""Which ``edge_ip`` a session.create may name (SIG-15): the client-facing address of an edge.
+"""Which ``edge_ip`` a session.create may name (SIG-18): the client-facing address of an edge.
 
 ROUTE-3 sends an address missing from the latency map to ``default_dc``; that
 fallback exists for an edge the map does not list yet. A request naming no edge
@@ -52,6 +52,6 @@ class EdgeAddresses:
         """The error message for an ``edge_ip`` that names no edge (it names the field, SIG-6)."""
         known = ", ".join(sorted(self.by_address)) or "none"
         return (
-            f"edge_ip: {edge_ip!r} is not the address of an edge of this service (SIG-15); "
+            f"edge_ip: {edge_ip!r} is not the address of an edge of this service (SIG-18); "
             f"edges: {known}"
         )

@@ -159,7 +159,7 @@ NOT_AN_EDGE = ["0.0.0.0", "255.255.255.255", "::", "::1", "8.8.8.8", "10.0.0.1",
 
 
 @pytest.mark.parametrize("edge_ip", NOT_AN_EDGE)
-@pytest.mark.requirements("SIG-15", "SIG-6", "SIG-12")
+@pytest.mark.requirements("SIG-18", "SIG-6", "SIG-12")
 def test_an_edge_ip_that_is_no_edge_is_refused(ullc_target: RunningTarget, edge_ip: str) -> None:
     real_edge = _edge_ip(ullc_target)
     edges = {edge.host for edge in ullc_target.target.endpoints.edges} | {real_edge}

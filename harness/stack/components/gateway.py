@@ -141,7 +141,7 @@ class Gateway:
             ).to_json()
         request = SessionCreateRequest.from_json(body)
         if request.mode is Mode.ULLC and not self.edges.knows(request.edge_ip):
-            # SIG-15: an address that is none of our edges is refused, never routed.
+            # SIG-18: an address that is none of our edges is refused, never routed.
             return self._error(ErrorCode.BAD_REQUEST, self.edges.refusal(request.edge_ip), request)
         latency_map = self.maps.current  # one version for the whole decision (ROUTE-5)
         if request.mode is Mode.ULLC:

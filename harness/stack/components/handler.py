@@ -93,7 +93,7 @@ class Handler:
             details = "; ".join(f"{v.path}: {v.message}" for v in violations)
             raise BadInput(f"invalid session.create: {details}"[:2048])
         if message["mode"] == "ullc" and not self.edges.knows(message["edge_ip"]):
-            raise BadInput(self.edges.refusal(message["edge_ip"]))  # SIG-15
+            raise BadInput(self.edges.refusal(message["edge_ip"]))  # SIG-18
         return message
 
     async def create(self, request: web.Request) -> web.Response:

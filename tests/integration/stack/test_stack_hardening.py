@@ -1,5 +1,5 @@
 """The reference stack under hostile input (issue 14): no hijack window, trusted headers only,
-one JSON answer per request, SIG-15's edge_ip rule at the DC, a password on every Redis,
+one JSON answer per request, SIG-18's edge_ip rule at the DC, a password on every Redis,
 and partial requests closed. Each test failed against the stack before its fix."""
 
 from __future__ import annotations
