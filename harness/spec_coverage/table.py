@@ -149,9 +149,7 @@ def build(
     for citation in citations:
         for requirement_id in citation.requirements:
             tests_of.setdefault(requirement_id, []).append(citation.test)
-    rows = [
-        Row(r, tuple(_unique(tests_of.get(r.id, []))), explanations.get(r.id)) for r in live
-    ]
+    rows = [Row(r, tuple(_unique(tests_of.get(r.id, []))), explanations.get(r.id)) for r in live]
     for row in rows:
         if row.status == "missing":
             problems.append(
@@ -164,9 +162,12 @@ def build(
                 "says it is not: remove the entry"
             )
     for requirement_id in sorted(set(explanations) - known):
-        problems.append(f"specs/untested.toml explains {requirement_id}, which specs/ does not define")
+        problems.append(
+            f"specs/untested.toml explains {requirement_id}, which specs/ does not define"
+        )
     for requirement_id in sorted(set(tests_of) - known):
-        problems.append(f"{requirement_id} is cited by {tests_of[requirement_id][0]} but not defined")
+        first = tests_of[requirement_id][0]
+        problems.append(f"{requirement_id} is cited by {first} but specs/ does not define it")
     return CoverageTable(rows, problems)
 
 

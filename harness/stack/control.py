@@ -40,6 +40,7 @@ def control_routes(
     maps: MapHolder | None,
     log: logging.Logger,
     health_extra: Callable[[], dict[str, Any]] | None = None,
+    known_dcs: frozenset[str] | None = None,
 ) -> None:
     """Add /control/health and, for routing components, /control/latency-map."""
 
@@ -64,6 +65,16 @@ def control_routes(
             # ROUTE-4: refuse, keep the previous map, and say so.
             log.warning("refused latency map: %s", getattr(error, "message", error))
             return error_response(f"invalid latency map: {getattr(error, 'message', error)}", 400)
+        unknown = sorted(new.dcs() - known_dcs) if known_dcs is not None else []
+        if unknown:
+            # ROUTE-4: a map naming a DC this component cannot reach would route calls
+            # nowhere; it is as invalid as one that fails the schema.
+            log.warning("refused latency map %s: unknown DCs %s", new.version, unknown)
+            return error_response(
+                f"invalid latency map: it names DCs this component does not know: "
+                f"{', '.join(unknown)} (known: {', '.join(sorted(known_dcs or ()))})",
+                400,
+            )
         old = maps.current.version
         maps.swap(new)
         log.info("latency map %s -> %s", old, new.version)

@@ -131,6 +131,7 @@ async def run(ctx: ComponentContext) -> None:
         maps=edge.maps,
         log=ctx.log,
         health_extra=edge.flow_count,
+        known_dcs=edge.dcs,
     )
     runner = await start_site(app, *edge.plan.control)
     sweeper = asyncio.create_task(edge.sweep())

@@ -215,7 +215,14 @@ async def run(ctx: ComponentContext) -> None:
         connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60),
     )
     app = web.Application()
-    control_routes(app, component="gateway", role="gateway", maps=gateway.maps, log=ctx.log)
+    control_routes(
+        app,
+        component="gateway",
+        role="gateway",
+        maps=gateway.maps,
+        log=ctx.log,
+        known_dcs=frozenset(ctx.plan.dcs),
+    )
     runner = await start_site(app, *ctx.plan.gateway_control)
     host, port = ctx.plan.gateway_bind
     async with serve(
