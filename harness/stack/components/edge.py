@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -51,6 +52,12 @@ class Edge:
         self.counters: collections.Counter[str] = collections.Counter()
         self.dcs = frozenset(ctx.plan.dcs)
 
+    def _route(self) -> str:
+        current = self.maps.current
+        if Defect.EDGE_TIES_BY_MAP_ORDER in self.ctx.defects:
+            return _first_smallest(current.edges.get(self.public_ip, {}), current.default_dc)
+        return current.route(self.public_ip)
+
     def on_datagram(self, port: int, pinned: str | None, data: bytes, source: Address) -> None:
         try:
             client, payload = original_sender(data, source)
@@ -58,7 +65,7 @@ class Edge:
             self.counters["discard-bad-proxy-header"] += 1
             return
         # One map reference per decision (ROUTE-5); pinned ports ignore the map (FB-1).
-        dc = pinned or self.maps.current.route(self.public_ip)
+        dc = pinned or self._route()
         if dc not in self.dcs:
             self.counters["discard-unknown-dc"] += 1
             return
@@ -107,6 +114,13 @@ class Edge:
                 self.flows.pop(key).endpoint.close()
 
 
+def _first_smallest(latencies: Mapping[str, float], default_dc: str) -> str:
+    """Defect.EDGE_TIES_BY_MAP_ORDER: the smallest latency, ties to the first key listed."""
+    if not latencies:
+        return default_dc
+    return min(latencies.items(), key=lambda item: item[1])[0]
+
+
 def flow_target(edge: Edge, dc: str) -> Address:
     return edge.ctx.plan.dial(f"edge-dc.{edge.ctx.name}.{dc}")
 
@@ -131,7 +145,7 @@ async def run(ctx: ComponentContext) -> None:
         maps=edge.maps,
         log=ctx.log,
         health_extra=edge.flow_count,
-        known_dcs=edge.dcs,
+        known_dcs=None if Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED in ctx.defects else edge.dcs,
     )
     runner = await start_site(app, *edge.plan.control)
     sweeper = asyncio.create_task(edge.sweep())

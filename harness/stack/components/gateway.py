@@ -69,6 +69,9 @@ class Gateway:
         try:
             async for frame in ws:
                 if isinstance(frame, bytes):
+                    if Defect.GATEWAY_CLOSES_ON_BINARY_FRAME in self.ctx.defects:
+                        await ws.close(1003, "binary frames are not supported")
+                        return
                     # SIG-1: binary frames get an error, the connection stays open.
                     error = SignalingError(
                         ErrorCode.BAD_REQUEST, "binary frames are not signaling (SIG-1)", False
@@ -221,7 +224,12 @@ async def run(ctx: ComponentContext) -> None:
         role="gateway",
         maps=gateway.maps,
         log=ctx.log,
-        known_dcs=frozenset(ctx.plan.dcs),
+        # Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED: the schema is all that is checked.
+        known_dcs=(
+            None
+            if Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED in ctx.defects
+            else frozenset(ctx.plan.dcs)
+        ),
     )
     runner = await start_site(app, *ctx.plan.gateway_control)
     host, port = ctx.plan.gateway_bind

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from harness.stack import kv
 from harness.stack.control import control_routes, error_response, start_site
+from harness.stack.defects import Defect
 from harness.stack.plan import Address, DcPlan
 from harness.stack.runtime import ComponentContext
 from harness.stack.sessions import SESSION_KEY_PREFIX, SessionRecord
@@ -35,7 +36,7 @@ milliseconds in front of the bots under 500 simultaneous calls."""
 KV_CONNECTIONS = 2  # the control API's session listing only; never on a call's path
 
 
-def bot_sdp(ufrag: str, pwd: str, media: Address) -> str:
+def bot_sdp(ufrag: str, pwd: str, media: Address, *, lite: bool = True) -> str:
     """The bot's answer SDP in sequential mode: ICE-lite, one host candidate (specs/sdp.md)."""
     ip, port = media
     return "\r\n".join(
@@ -44,7 +45,7 @@ def bot_sdp(ufrag: str, pwd: str, media: Address) -> str:
             f"o=- {secrets.randbits(62)} 1 IN IP4 {ip}",
             "s=-",
             "t=0 0",
-            "a=ice-lite",
+            *(["a=ice-lite"] if lite else []),
             "a=group:BUNDLE 0",
             f"m=audio {port} UDP/TLS/RTP/SAVPF 111",
             f"c=IN IP4 {ip}",
@@ -124,7 +125,12 @@ class Handler:
                 answer["bot"] = {
                     "ice_ufrag": bot_ufrag,
                     "ice_pwd": bot_pwd,
-                    "sdp": bot_sdp(bot_ufrag, bot_pwd, media),
+                    "sdp": bot_sdp(
+                        bot_ufrag,
+                        bot_pwd,
+                        media,
+                        lite=Defect.SEQUENTIAL_SDP_WITHOUT_ICE_LITE not in self.ctx.defects,
+                    ),
                 }
             answer["media"] = {"ip": media[0], "port": media[1]}
         except (aiohttp.ClientError, TimeoutError) as error:
