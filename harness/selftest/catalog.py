@@ -33,6 +33,7 @@ SDP = "conformance/test_conformance_sdp.py"
 SESSIONS = "conformance/test_conformance_sessions.py"
 CONTROL = "conformance/test_conformance_control.py"
 RACE = "chaos/test_chaos_race.py"
+KEEPALIVE = "conformance/test_conformance_keepalive.py"
 
 CATALOG = (
     KnownCatch(
@@ -108,6 +109,11 @@ CATALOG = (
         Defect.GATEWAY_CLOSES_ON_BINARY_FRAME,
         "signaling",
         (f"{SIGNALING}::test_binary_frame_gets_bad_request_and_the_connection_stays_open",),
+    ),
+    KnownCatch(
+        Defect.GATEWAY_REAPS_IDLE_CONNECTIONS,
+        "signaling",
+        (f"{KEEPALIVE}::test_gateway_answers_pings_and_keeps_an_idle_connection",),
     ),
     KnownCatch(
         Defect.SEQUENTIAL_SDP_WITHOUT_ICE_LITE,

@@ -79,6 +79,9 @@ class Defect(Enum):
     GATEWAY_CLOSES_ON_BINARY_FRAME = "gateway-closes-on-binary-frame"
     """The gateway closes the WebSocket on a binary frame instead of answering (SIG-1)."""
 
+    GATEWAY_REAPS_IDLE_CONNECTIONS = "gateway-reaps-idle-connections"
+    """The gateway closes a connection after 3 s without an answer sent (SIG-2)."""
+
     SEQUENTIAL_SDP_WITHOUT_ICE_LITE = "sequential-sdp-without-ice-lite"
     """The DC's sequential-mode bot SDP lacks a=ice-lite (SDP-8)."""
 

@@ -46,6 +46,8 @@ pool has no limit and grows beyond this). Opened during a burst of 500 calls, ea
 cost a connect through the hop and a new protocol on both sides: ~0.8 s of CPU, p99
 1.9-2.4 s instead of 1.5-1.7 s. Opened at start they cost ~0.2 s of start-up time,
 and opened later they collided with whatever ran then."""
+IDLE_REAP_S = 3.0
+"""Defect.GATEWAY_REAPS_IDLE_CONNECTIONS only."""
 WARM_ATTEMPTS = 100
 WARM_RETRY_S = 0.05
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -66,6 +68,9 @@ class Gateway:
 
     async def connection(self, ws: ServerConnection) -> None:
         tasks: set[asyncio.Task[None]] = set()
+        if Defect.GATEWAY_REAPS_IDLE_CONNECTIONS in self.ctx.defects:
+            reaper = asyncio.create_task(self._reap_when_idle(ws))
+            tasks.add(reaper)
         try:
             async for frame in ws:
                 if isinstance(frame, bytes):
@@ -86,6 +91,17 @@ class Gateway:
         finally:
             for task in tasks:
                 task.cancel()
+
+    async def _reap_when_idle(self, ws: ServerConnection) -> None:
+        """Defect.GATEWAY_REAPS_IDLE_CONNECTIONS: an HTTP-style idle timeout of a few seconds
+        on a connection that is meant to live between calls (SIG-2)."""
+        seen = self.answered
+        while True:
+            await asyncio.sleep(IDLE_REAP_S)
+            if self.answered == seen:
+                await ws.close(1001, "idle")
+                return
+            seen = self.answered
 
     async def _send(self, ws: ServerConnection, body: dict[str, Any]) -> None:
         try:
