@@ -98,6 +98,8 @@ class Verdict:
     """Suite tests that failed against the defect and pass on the clean stack."""
     broken_clean: tuple[str, ...] = ()
     """Known catchers that already fail on the clean stack: no evidence either way."""
+    clean_messages: tuple[tuple[str, str], ...] = ()
+    """(test, the end of its failure) for :attr:`broken_clean`: why it failed clean."""
 
     @property
     def caught(self) -> bool:
@@ -117,4 +119,5 @@ def judge(
     if quick:
         catchers = [c for c in catchers if any(covers(t, c) for t in entry.tests)]
     broken = sorted(t for t in clean_failures if any(covers(k, t) for k in entry.tests))
-    return Verdict(entry.defect, entry.section, tuple(catchers), tuple(broken))
+    messages = tuple((o.test, o.message) for o in clean if o.test in broken)
+    return Verdict(entry.defect, entry.section, tuple(catchers), tuple(broken), messages)

@@ -72,6 +72,7 @@ def _as_json(verdict: Any) -> dict[str, Any]:
         "caught": verdict.caught,
         "caught_by": list(verdict.caught_by),
         "failing_on_the_clean_stack": list(verdict.broken_clean),
+        "clean_failures": dict(verdict.clean_messages),
         "breaks": verdict.defect.__doc__ or "",
     }
 
