@@ -21,8 +21,16 @@ class MapHolder:
     decisions never mixes versions.
     """
 
-    def __init__(self, initial: LatencyMap) -> None:
+    def __init__(self, initial: LatencyMap, known_dcs: frozenset[str] | None = None) -> None:
         self.current = initial
+        self.known_dcs = known_dcs
+        """The DCs this component can reach; None accepts any (a component that never routes)."""
+
+    def unknown_dcs(self, candidate: LatencyMap) -> list[str]:
+        """DCs ``candidate`` names that this component does not know (ROUTE-4: invalid)."""
+        if self.known_dcs is None:
+            return []
+        return sorted(candidate.dcs() - self.known_dcs)
 
     def swap(self, new: LatencyMap) -> None:
         self.current = new
@@ -40,7 +48,6 @@ def control_routes(
     maps: MapHolder | None,
     log: logging.Logger,
     health_extra: Callable[[], dict[str, Any]] | None = None,
-    known_dcs: frozenset[str] | None = None,
 ) -> None:
     """Add /control/health and, for routing components, /control/latency-map."""
 
@@ -65,16 +72,16 @@ def control_routes(
             # ROUTE-4: refuse, keep the previous map, and say so.
             log.warning("refused latency map: %s", getattr(error, "message", error))
             return error_response(f"invalid latency map: {getattr(error, 'message', error)}", 400)
-        unknown = sorted(new.dcs() - known_dcs) if known_dcs is not None else []
+        unknown = maps.unknown_dcs(new)
         if unknown:
-            # ROUTE-4: a map naming a DC this component cannot reach would route calls
-            # nowhere; it is as invalid as one that fails the schema.
-            log.warning("refused latency map %s: unknown DCs %s", new.version, unknown)
-            return error_response(
-                f"invalid latency map: it names DCs this component does not know: "
-                f"{', '.join(unknown)} (known: {', '.join(sorted(known_dcs or ()))})",
-                400,
+            # ROUTE-4: a map naming a DC we cannot reach is invalid, refused like any
+            # other, rather than accepted to fail every call routed by it later.
+            message = (
+                f"invalid latency map {new.version!r}: it names DC(s) {', '.join(unknown)} "
+                f"that {component} does not know (known: {', '.join(sorted(maps.known_dcs or ()))})"
             )
+            log.warning("refused latency map: %s", message)
+            return error_response(message, 400)
         old = maps.current.version
         maps.swap(new)
         log.info("latency map %s -> %s", old, new.version)

@@ -38,24 +38,23 @@ def session(ullc_target: RunningTarget) -> ProbeSession:
 
 
 @pytest.fixture
-def outage(ullc_target: RunningTarget, session: ProbeSession) -> Iterator[tuple[str, str]]:
-    """(dc, control URL) of the DC the client's sessions land in; set up again after."""
+def outage(ullc_target: RunningTarget, session: ProbeSession) -> Iterator[str]:
+    """The DC the client's sessions land in, whose outage the test controls; set up after."""
     dc = session.created.dc
-    url = ullc_target.declared.control.dcs.get(dc)
-    if url is None:
+    if dc not in ullc_target.declared.control.dcs:
         pytest.skip(f"declare [control].dcs.{dc}: the outage control URL of DC {dc} (CTL-5)")
-    yield dc, url
-    set_outage(url, dc, "up")
+    yield dc
+    set_outage(ullc_target.declared.control, dc, "up")
 
 
 @pytest.mark.requirements("CTL-5", "SIG-13", "SIG-14", "FB-3")
 def test_a_dc_set_down_answers_nothing_until_set_up(
     ullc_target: RunningTarget,
     session: ProbeSession,
-    outage: tuple[str, str],
+    outage: str,
     ullc_calls: CallRunner,
 ) -> None:
-    dc, url = outage
+    dc = outage
     check = signed_check(
         session.bot, session.client, sha1_password=session.bot.pwd, sha256_password=None
     )
@@ -68,10 +67,10 @@ def test_a_dc_set_down_answers_nothing_until_set_up(
         return len(result.answers_to(check.transaction_id))
 
     assert answers() > 0, "the live session's check was not answered before the outage"
-    set_outage(url, dc, "down")
+    set_outage(ullc_target.declared.control, dc, "down")
     silent = answers()
     during = ullc_calls.run(DURING_CALLS, label=f"{dc} down (CTL-5)")
-    set_outage(url, dc, "up")
+    set_outage(ullc_target.declared.control, dc, "up")
     after = ullc_calls.run(AFTER_CALLS, label=f"{dc} up again")
 
     assert silent == 0, f"CTL-5: {dc} is down but answered {silent} checks"

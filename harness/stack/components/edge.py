@@ -45,7 +45,11 @@ class Edge:
         self.ctx = ctx
         self.plan = ctx.plan.edges[ctx.name]
         self.public_ip = ctx.plan.edge_public(ctx.name)[0]
-        self.maps = MapHolder(true_map(ctx.plan))
+        # ROUTE-4. Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED: the schema is all that is checked.
+        unknown_accepted = Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED in ctx.defects
+        self.maps = MapHolder(
+            true_map(ctx.plan), known_dcs=None if unknown_accepted else frozenset(ctx.plan.dcs)
+        )
         # Flow table: (local port, hop flow address, DC) -> the socket towards that DC.
         self.flows: dict[tuple[int, Address, str], _Flow] = {}
         self.listeners: dict[int, UdpEndpoint] = {}
@@ -145,7 +149,6 @@ async def run(ctx: ComponentContext) -> None:
         maps=edge.maps,
         log=ctx.log,
         health_extra=edge.flow_count,
-        known_dcs=None if Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED in ctx.defects else edge.dcs,
     )
     runner = await start_site(app, *edge.plan.control)
     sweeper = asyncio.create_task(edge.sweep())

@@ -53,12 +53,23 @@ WARM_RETRY_S = 0.05
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def known_dcs(ctx: ComponentContext) -> frozenset[str] | None:
+    """The DCs a routing component accepts in a map (ROUTE-4); None accepts any."""
+    if Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED in ctx.defects:
+        return None
+    return frozenset(ctx.plan.dcs)
+
+
 class Gateway:
     def __init__(self, ctx: ComponentContext) -> None:
         self.ctx = ctx
         # Defect.GATEWAY_ON_OTHER_MAP: a deploy that left the gateway on another version.
         on_other_map = Defect.GATEWAY_ON_OTHER_MAP in ctx.defects
-        self.maps = MapHolder(stale_map(ctx.plan) if on_other_map else true_map(ctx.plan))
+        self.maps = MapHolder(
+            stale_map(ctx.plan) if on_other_map else true_map(ctx.plan),
+            # ROUTE-4. Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED: the schema is all that is checked.
+            known_dcs=known_dcs(ctx),
+        )
         self.http: aiohttp.ClientSession | None = None
         self.answered = 0
 
@@ -240,12 +251,6 @@ async def run(ctx: ComponentContext) -> None:
         role="gateway",
         maps=gateway.maps,
         log=ctx.log,
-        # Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED: the schema is all that is checked.
-        known_dcs=(
-            None
-            if Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED in ctx.defects
-            else frozenset(ctx.plan.dcs)
-        ),
     )
     runner = await start_site(app, *ctx.plan.gateway_control)
     host, port = ctx.plan.gateway_bind

@@ -15,6 +15,7 @@ from harness.target import (
     load_target,
     write_target,
 )
+from harness.target.model import DEFAULT_STUN_PORT
 
 FULL = """
 [target]
@@ -185,3 +186,13 @@ def test_stun_only_target_needs_no_gateway(tmp_path: Path) -> None:  # TGT-5
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(TargetFileError, match="cannot be read"):
         load_target(tmp_path / "absent.toml")
+
+
+@pytest.mark.requirements("TGT-9")
+def test_global_endpoint_without_a_port_means_the_stun_port(tmp_path: Path) -> None:
+    def port(global_endpoint: str) -> int:
+        text = FULL.replace('"media.ullc.test"', f'"{global_endpoint}"')
+        return load_target(_write(tmp_path, text)).endpoints.global_port
+
+    assert port("media.ullc.test") == port("media.ullc.test:3478") == DEFAULT_STUN_PORT == 3478
+    assert port("media.ullc.test:5000") == 5000
