@@ -218,7 +218,8 @@ def test_a_session_is_gone_after_its_time_to_live(
         pytest.skip(
             f"session_ttl_ms is {ttl_ms}: declare [limits].session_ttl_ms of at most "
             f"{EXPIRY_MAX_TTL_MS} (a short-TTL deployment) to run the expiry test; for the "
-            "reference stack pass --ullc-topology with a world whose session_ttl_ms is short"
+            "reference stack pass --ullc-topology with a short-TTL world such as the shipped "
+            "harness/stack/worlds/short-ttl.json"
         )
     session = asyncio.run(open_probe_session(ullc_target.target))
     opened = time.monotonic()
