@@ -58,17 +58,16 @@ class Defect(Enum):
     """A DC without the session answers 401 (RFC 8489 §9.1.3), not silence (STUN-44, FB-3)."""
 
     DNS_IGNORES_CLIENT_REGION = "dns-ignores-client-region"
-    """The global endpoint answers every client with the default region's edge (TOPO-9)."""
+    """DNS answers every client with the default region's edge (TOPO-9, ROUTE-7)."""
 
     EDGE_TIES_BY_MAP_ORDER = "edge-ties-by-map-order"
     """Edges break latency ties by the map's key order, the gateway by DC id (ROUTE-3)."""
 
     MAPS_NAMING_UNKNOWN_DCS_ACCEPTED = "maps-naming-unknown-dcs-accepted"
-    """Gateway and edges load a map routing to a DC they cannot reach (ROUTE-4, CTL-3)."""
+    """Gateway and edges load maps routing to DCs they cannot reach (ROUTE-4, CTL-3)."""
 
     ANSWER_CACHE_KEYED_BY_TRANSACTION = "answer-cache-keyed-by-transaction"
-    """The bot's retransmission cache matches by transaction ID, not the whole check: a
-    forged check reusing an answered ID gets the cached success (SESS-5)."""
+    """Bot caches answers by transaction ID: a forged reuse gets the cached success (SESS-5)."""
 
     SESSION_TTL_UNIT_MIXUP = "session-ttl-unit-mixup"
     """The bot reads the session TTL as seconds: sessions outlive it 1000-fold (SESS-6)."""
@@ -83,7 +82,7 @@ class Defect(Enum):
     """The gateway closes a connection after 3 s without an answer sent (SIG-2)."""
 
     SEQUENTIAL_SDP_WITHOUT_ICE_LITE = "sequential-sdp-without-ice-lite"
-    """The DC's sequential-mode bot SDP lacks a=ice-lite (SDP-8)."""
+    """The sequential-mode bot SDP of session.created lacks a=ice-lite (SDP-8, SIG-9)."""
 
 
 def parse_defects(names: Iterable[str]) -> frozenset[Defect]:
