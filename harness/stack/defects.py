@@ -81,6 +81,9 @@ class Defect(Enum):
     GATEWAY_REAPS_IDLE_CONNECTIONS = "gateway-reaps-idle-connections"
     """The gateway closes a connection after 3 s without an answer sent (SIG-2)."""
 
+    LISTING_SHOWS_CREDENTIALS = "listing-shows-credentials"
+    """The DC's session listing echoes the creation request, bot password included (SESS-1)."""
+
     SEQUENTIAL_SDP_WITHOUT_ICE_LITE = "sequential-sdp-without-ice-lite"
     """The sequential-mode bot SDP of session.created lacks a=ice-lite (SDP-8, SIG-9)."""
 

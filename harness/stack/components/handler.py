@@ -69,6 +69,8 @@ class Handler:
         self.instances = itertools.cycle(dc.bots)
         self.redis = kv.session_store(ctx, connections=KV_CONNECTIONS)
         self.http: aiohttp.ClientSession | None = None
+        self.created: dict[str, dict[str, Any]] = {}
+        """Defect.LISTING_SHOWS_CREDENTIALS only: creation bodies kept for the listing."""
 
     def media_for(self, edge_ip: str | None) -> Address:
         """FB-1: the pinned port, for this DC, of the edge the client pings (or the home edge)."""
@@ -100,6 +102,8 @@ class Handler:
             "bot_pwd": bot_pwd,
             "client_ufrag": message["client"]["ice_ufrag"],
         }
+        if Defect.LISTING_SHOWS_CREDENTIALS in self.ctx.defects:
+            self.created[session_id] = create_body
         try:
             status, reply = await self._bot_call(f"{base}/sessions", create_body)
             if status == 409:
@@ -175,6 +179,9 @@ class Handler:
                         "bot_ufrag": key.decode()[len(SESSION_KEY_PREFIX) :],
                         "instance": record.instance,
                         "age_ms": max(now_ms - record.created_ms, 0),
+                        # Defect.LISTING_SHOWS_CREDENTIALS: a "debug" listing that
+                        # serialises the whole creation request, bot password included.
+                        **self.created.get(record.session_id, {}),
                     }
                 )
         except (aioredis.RedisError, OSError) as error:
