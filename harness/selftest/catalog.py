@@ -52,6 +52,11 @@ CATALOG = (
         (f"{CONTROL}::test_maps_with_latency_ties_route_both_sides_to_the_smallest_dc_id",),
     ),
     KnownCatch(
+        Defect.EDGE_HEALTH_REPORTS_BOOT_MAP,
+        "routing (diagnosis), control-api",
+        (f"{CONTROL}::test_maps_with_latency_ties_route_both_sides_to_the_smallest_dc_id",),
+    ),
+    KnownCatch(
         Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED,
         "routing (latency maps), control-api",
         (f"{CONTROL}::test_invalid_maps_are_refused_with_400_and_the_old_map_stays",),

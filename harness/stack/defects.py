@@ -81,6 +81,9 @@ class Defect(Enum):
     GATEWAY_REAPS_IDLE_CONNECTIONS = "gateway-reaps-idle-connections"
     """The gateway closes a connection after 3 s without an answer sent (SIG-2)."""
 
+    EDGE_HEALTH_REPORTS_BOOT_MAP = "edge-health-reports-boot-map"
+    """Edge health names its start-up map version, not the one in use (ROUTE-6)."""
+
     LISTING_SHOWS_CREDENTIALS = "listing-shows-credentials"
     """The DC's session listing echoes the creation request, bot password included (SESS-1)."""
 

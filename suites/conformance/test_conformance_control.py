@@ -125,7 +125,7 @@ def _tie_cases(dcs: list[str]) -> list[tuple[str, dict[str, float], str]]:
     return cases
 
 
-@pytest.mark.requirements("ROUTE-3", "ROUTE-1", "ROUTE-7", "CTL-3", "ROUTE-6")
+@pytest.mark.requirements("ROUTE-3", "ROUTE-1", "ROUTE-7", "CTL-3", "ROUTE-6", "CTL-1")
 def test_maps_with_latency_ties_route_both_sides_to_the_smallest_dc_id(
     ullc_target: RunningTarget, routing: dict[str, str], ullc_calls: CallRunner
 ) -> None:
@@ -133,8 +133,11 @@ def test_maps_with_latency_ties_route_both_sides_to_the_smallest_dc_id(
     base = get_map(routing["gateway"])
     for label, latencies, expected in _tie_cases(dcs):
         version = f"ullc-harness-ties-{label}"
-        for url in routing.values():
+        for name, url in routing.items():
             assert put_map(url, _tie_map(base, latencies, version)) == version
+            # ROUTE-6/CTL-1: health names the map in use, so a diverged pair can be seen.
+            reported = health(url).get("map_version")
+            assert reported == version, f"ROUTE-6: {name} health says {reported}, uses {version}"
 
         batch = ullc_calls.run(CALLS, label=f"ties: {label}")
 

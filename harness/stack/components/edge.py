@@ -14,6 +14,7 @@ import collections
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -142,13 +143,22 @@ async def run(ctx: ComponentContext) -> None:
 
         edge.listeners[port] = UdpEndpoint(bind_udp((edge.plan.bind_ip, port)), handler, ctx.log)
     app = web.Application()
+    boot_version = edge.maps.current.version
+
+    def health_extra() -> dict[str, Any]:
+        extra = edge.flow_count()
+        if Defect.EDGE_HEALTH_REPORTS_BOOT_MAP in ctx.defects:
+            # The bug: health reads the version from the start-up config, not the map in use.
+            extra["map_version"] = boot_version
+        return extra
+
     control_routes(
         app,
         component=ctx.name,
         role="edge",
         maps=edge.maps,
         log=ctx.log,
-        health_extra=edge.flow_count,
+        health_extra=health_extra,
     )
     runner = await start_site(app, *edge.plan.control)
     sweeper = asyncio.create_task(edge.sweep())
