@@ -35,6 +35,7 @@ from harness.conformance.skips import (
     probe_credentials,
 )
 from harness.evidence import Evidence
+from harness.faults.vocabulary import FaultKind
 from harness.fixtures.calls import CallRunner, ClientHandle
 from harness.fixtures.captures import Capture
 from harness.fixtures.faults import Faults
@@ -52,6 +53,7 @@ __all__ = [
     "ClientObservation",
     "EventKind",
     "Evidence",
+    "FaultKind",
     "Faults",
     "FixtureWorld",
     "ObserveClient",
