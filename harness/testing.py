@@ -25,6 +25,7 @@ from harness.conformance.accounting import (
     p95_counting_failures,
 )
 from harness.conformance.bounds import World
+from harness.conformance.measured import ChaosWorld, chaos_world
 from harness.conformance.session import ProbeSession, media_address, open_probe_session
 from harness.conformance.skips import lacks_sessions_reason
 from harness.evidence import Evidence
@@ -41,6 +42,7 @@ __all__ = [
     "CallResult",
     "CallRunner",
     "Capture",
+    "ChaosWorld",
     "ClientHandle",
     "EventKind",
     "Evidence",
@@ -50,6 +52,7 @@ __all__ = [
     "RunningTarget",
     "World",
     "assert_accounted",
+    "chaos_world",
     "is_success",
     "lacks_sessions_reason",
     "latencies_counting_failures",

@@ -62,6 +62,9 @@ class UllcClient:
             DEFAULT_DEADLINE_S, target.limits.signaling_timeout_ms / 1000.0 + 1.0
         )
         self.bind_ip = target.client.bind_ip
+        self._media_hops = {
+            media.as_tuple(): hop.as_tuple() for media, hop in target.client.media_hops.items()
+        }
         self._edge_override = edge
         self._id = secrets.token_hex(4)
         self._counter = itertools.count(1)
@@ -180,7 +183,7 @@ class UllcClient:
                 request_id=f"c{self._id}.{next(self._counter)}",
                 gateway=gateway,
                 resolve_edge=self._resolve_edge,
-                settings=CallSettings(self.deadline_s),
+                settings=CallSettings(self.deadline_s, self._media_hops),
             )
             return await call.run()
         finally:

@@ -78,7 +78,10 @@ class CallResult:
     session_id: str | None = None
     map_version: str | None = None
     fell_back: bool = False
-    """True when the success came from the response's ``media`` address (FB-4)."""
+    """FB-4: True unless the check transaction through the resolved edge got an authentic
+    success (a routing-bet hit), whichever path answered first (:attr:`connected_via`)."""
+    connected_via: Via | None = None
+    """The transaction whose success connected the call first (STUN-34)."""
     edge: str | None = None
     """The ``ip:port`` the first checks went to (ULLC) - the routing bet's input."""
     media: str | None = None
@@ -118,6 +121,7 @@ class CallResult:
             "session_id": self.session_id,
             "map_version": self.map_version,
             "fell_back": self.fell_back,
+            "connected_via": None if self.connected_via is None else self.connected_via.value,
             "edge": self.edge,
             "media": self.media,
             "xor_mapped_address": (

@@ -38,6 +38,7 @@ EXPLAINS: Mapping[str, frozenset[CallOutcome]] = {
     "reset": _TIMEOUTS | {CallOutcome.GATEWAY_CLOSED},
     "pause": _TIMEOUTS | {CallOutcome.DNS_FAILED, CallOutcome.GATEWAY_CLOSED},
     "kill": _TIMEOUTS | {CallOutcome.DNS_FAILED, CallOutcome.GATEWAY_CLOSED},
+    "outage": _TIMEOUTS | {CallOutcome.GATEWAY_CLOSED},
     # A divergent map is repaired by fallback (FB-2); it explains only a slow DC.
     "latency_map": _TIMEOUTS,
 }

@@ -249,6 +249,29 @@ def kill(control: ProcessControl, component: str, log: FaultLog | None = None) -
     return ProcessFault(control, component, "kill", log)
 
 
+class OutageFault(Fault):
+    """A DC down through the target's control API (CTL-5), up again on removal."""
+
+    def __init__(self, base_url: str, dc: str, log: FaultLog | None) -> None:
+        super().__init__("outage", dc, {"control": base_url}, log)
+        self.base_url = base_url
+
+    def _apply(self) -> None:
+        from harness.fixtures.control import set_outage
+
+        set_outage(self.base_url, self.where, "down")
+
+    def _remove(self) -> None:
+        from harness.fixtures.control import set_outage
+
+        set_outage(self.base_url, self.where, "up")
+
+
+def outage(base_url: str, dc: str, log: FaultLog | None = None) -> Fault:
+    """CTL-5: ``dc`` stops answering (no response, datagrams dropped) inside the ``with``."""
+    return OutageFault(base_url, dc, log)
+
+
 def pause(control: ProcessControl, component: str, log: FaultLog | None = None) -> Fault:
     """Freeze a component (SIGSTOP / docker pause) while inside the ``with``."""
     return ProcessFault(control, component, "pause", log)

@@ -1,10 +1,11 @@
-"""The set-up race: signaling held back behind media (RACE-3, RACE-4).
+"""The set-up race: signaling held back behind media (RACE-2, RACE-3, RACE-4).
 
-Latency on the gateway->DC link (upstream: the request's direction) makes every check
-reach the DC ``D`` ms before its session exists. Below the hold H the ingress keeps the
+Latency on the signaling link in the request's direction (the reference stack's
+gateway->DC link; on a user target the harness's ``client-gateway`` hop, upstream) makes
+every check reach the DC ``D`` ms before its session exists. Below the hold H the ingress keeps the
 check and releases it on the store's publish; above H it drops it and pacing (RACE-2)
 connects the call. Either way the call connects within RACE-4's
-``D + RTT_media + Tp + 50 ms``, computed from the topology.
+``D + RTT_media + P(D) + 50 ms``, computed from the world (topology or measured).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import pytest
 
 from harness.conformance.accounting import p95_counting_failures
-from harness.conformance.bounds import HOLD_MS, World
+from harness.conformance.bounds import HOLD_MS
 from harness.faults.model import Stream
 from harness.fixtures.calls import CallRunner
 from harness.fixtures.faults import Faults
-from harness.testing import Accountant
+from harness.testing import Accountant, ChaosWorld
 
 pytestmark = pytest.mark.chaos
 
@@ -30,7 +31,7 @@ RACE_CALLS = 10
 @pytest.mark.requirements("RACE-3", "RACE-4", "RACE-2", "SIG-11")
 def test_signaling_behind_media_connects_within_race_bound(
     hold_fraction: float,
-    world: World,
+    world: ChaosWorld,
     ullc_faults: Faults,
     ullc_calls: CallRunner,
     accounted: Accountant,
@@ -40,7 +41,7 @@ def test_signaling_behind_media_connects_within_race_bound(
     d_ms = world.signaling_lag_ms(extra_ms)
     bound_ms = world.race_bound_ms(extra_ms)
 
-    with ullc_faults.latency(f"gateway-dc.{world.dc}", extra_ms, stream=Stream.UPSTREAM):
+    with ullc_faults.latency(world.signaling_link, extra_ms, stream=Stream.UPSTREAM):
         batch = ullc_calls.run(RACE_CALLS, concurrency=2, label=f"signaling +{extra_ms:g} ms")
 
     accounted(batch.results, expected_calls=RACE_CALLS)
@@ -59,7 +60,7 @@ def test_signaling_behind_media_connects_within_race_bound(
 
 @pytest.mark.requirements("RACE-3", "SIG-11")
 def test_held_check_is_released_when_the_session_is_stored(
-    world: World,
+    world: ChaosWorld,
     ullc_faults: Faults,
     ullc_calls: CallRunner,
     accounted: Accountant,
@@ -74,7 +75,7 @@ def test_held_check_is_released_when_the_session_is_stored(
     d_ms = world.signaling_lag_ms(extra_ms)
     if d_ms >= world.hold_ms:
         pytest.skip(f"the hold ({world.hold_ms:g} ms) is shorter than D = {d_ms:g} ms")
-    with ullc_faults.latency(f"gateway-dc.{world.dc}", extra_ms, stream=Stream.UPSTREAM):
+    with ullc_faults.latency(world.signaling_link, extra_ms, stream=Stream.UPSTREAM):
         batch = ullc_calls.run(RACE_CALLS, concurrency=1, label=f"signaling +{extra_ms:g} ms")
 
     accounted(batch.results, expected_calls=RACE_CALLS)
