@@ -49,6 +49,25 @@ class ChaosWorld(World):
     fallback_rtt_ms: float | None = None
     """RTT to the fallback media address (FB-5), when known."""
     measured: bool = False
+    signaling_rtt_ms: float = 0.0
+    """Measured ``session.create`` round trip (store included) through ``client-gateway``."""
+
+    def signaling_lag_ms(self, extra_signaling_ms: float = 0.0) -> float:
+        """RACE-4's D. Measured from the client, only round trips are known, not where the
+        store falls inside one; the session is stored before ``session.created`` leaves,
+        so D is at most the signaling round trip plus the added delay (and the check may
+        arrive at once). The upper end keeps the bound free of false failures."""
+        if not self.measured:
+            return super().signaling_lag_ms(extra_signaling_ms)
+        return extra_signaling_ms + self.signaling_rtt_ms
+
+    def race_floor_ms(self, extra_signaling_ms: float = 0.0) -> float:
+        """Measured: the delayed request cannot create the session sooner than ``extra``
+        after it left. (The measured round trips carry the machine's noise, so they may
+        only widen a bound, never raise a floor.)"""
+        if not self.measured:
+            return super().race_floor_ms(extra_signaling_ms)
+        return extra_signaling_ms
 
 
 def chaos_world(running: RunningTarget) -> ChaosWorld:
@@ -117,6 +136,7 @@ def _measured(running: RunningTarget) -> ChaosWorld:
         kv_link=None,
         fallback_rtt_ms=None,
         measured=True,
+        signaling_rtt_ms=signaling_rtt,
     )
 
 
