@@ -201,4 +201,3 @@ async def _check_rtt_ms(bind_ip: str | None, edge: tuple[str, int], offer: CallO
         f"no authentic success to a check for a stored session through the edge hop {edge}",
         hint="the target's edge or DC does not answer checks (STUN-48)",
     )
-

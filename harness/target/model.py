@@ -137,7 +137,7 @@ class ClientSettings:
     """Where the harness's client binds (its "region": the DNS answer depends on it)."""
 
     bind_ip: str | None = None
-    media_hops: Mapping[HostPort, HostPort] = field(default_factory=_empty_mapping)
+    media_hops: Mapping[HostPort, HostPort] = field(default_factory=lambda: MappingProxyType({}))
     """Set by the harness, never read from a file: a ``media`` address of
     ``session.created`` (FB-1) -> the harness hop in front of it (TGT-7)."""
 

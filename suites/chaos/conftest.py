@@ -2,8 +2,9 @@
 
 Bounds come from :class:`harness.conformance.measured.ChaosWorld`, never from numbers
 written here: the topology on the reference stack, round trips measured through the
-harness's own hops on a user target (TGT-7); the accounting is :func:`harness.conformance.accounting.account`
-over the test's fault log (``ullc_evidence.fault_log``, written by ``ullc_faults``).
+harness's own hops on a user target (TGT-7); the accounting is
+:func:`harness.conformance.accounting.account` over the test's fault log
+(``ullc_evidence.fault_log``, written by ``ullc_faults``).
 Test modules import the types from :mod:`harness.testing`, never from this file.
 """
 

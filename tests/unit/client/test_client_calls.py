@@ -15,13 +15,13 @@ import pytest
 from client_peers import Gateway, gateway, make_target, responder
 
 from harness.client import CallOutcome, CallResult, EventKind, UllcClient, run_calls
-from harness.client.result import Via
 from harness.client.media import (
     BACKOFF_AFTER_S,
     BACKOFF_CAP_S,
     RFC8489_RTO_S,
     Retransmission,
 )
+from harness.client.result import Via
 from harness.signaling import ErrorCode, Mode
 
 T = TypeVar("T")
