@@ -16,6 +16,8 @@ option               ini                 meaning
 ``--ullc-calls``     ``ullc_calls``      calls per batch (default 20)
 ``--ullc-budget-ms`` ``ullc_budget_ms``  connect budget for p95 (default: the target's)
 ``--ullc-seed``      ``ullc_seed``       session seed (default random, shown in the header)
+``--ullc-client-command`` ``ullc_client_command`` a client under test (CLI-1): ``{target}``,
+                                         ``{calls}``; needed by the client suite
 ===================  ==================  ==================================================
 
 Fixtures (the names are API):
@@ -42,9 +44,12 @@ fixture                scope     what
                                  named links, kill/pause, map divergence; all undone after
 ``ullc_capture``       function  :class:`~harness.fixtures.captures.Capture`: hop capture
                                  rings, stored in the Evidence
+``ullc_client_command``  session :class:`~harness.client_target.command.ClientCommand`:
+                                 the client under test (skips without
+                                 ``--ullc-client-command``)
 =====================  ========  ===========================================================
 
-Markers: ``happy_path``, ``fallback``, ``chaos``, ``conformance``, ``fuzz`` (suites),
+Markers: ``happy_path``, ``fallback``, ``chaos``, ``conformance``, ``fuzz``, ``client`` (suites),
 ``slow``, ``docker``, ``requires_capability(name, ...)`` (skip with TGT-4's reason) and
 ``requirements(id, ...)`` (the spec IDs a test checks, into its Evidence).
 A failing suite test gets an ``ullc replay`` report section with its seed and
@@ -63,6 +68,7 @@ from harness.fixtures.run import REPLAY_SECTION, RUN_KEY, UllcRun
 from harness.fixtures.settings import OPTIONS
 
 if TYPE_CHECKING:
+    from harness.client_target.command import ClientCommand
     from harness.evidence import Evidence
     from harness.fixtures.calls import CallRunner, ClientHandle
     from harness.fixtures.captures import Capture
@@ -78,6 +84,7 @@ MARKERS = {
     "chaos": "faults injected on links and components while calls run",
     "conformance": "strict STUN/SDP/signaling conformance of the target",
     "fuzz": "Hypothesis-driven fuzzing of the target",
+    "client": "a client under test against the reference stack (specs/client.md)",
     "slow": "long soak or deep runs; deselect with -m 'not slow'",
     "docker": "needs a Docker daemon (docker backend)",
     "requires_capability(name, ...): skip unless the target declares these capabilities": "",
@@ -272,9 +279,11 @@ def ullc_target(pytestconfig: pytest.Config) -> Iterator[RunningTarget]:
 @pytest.fixture(scope="session")
 def ullc_budget_ms(ullc_settings: Settings, ullc_target: RunningTarget) -> int:
     """The connect budget p95 is held to: ``--ullc-budget-ms`` or ``[limits].connect_budget_ms``."""
-    if ullc_settings.budget_ms is not None:
-        return ullc_settings.budget_ms
-    return ullc_target.target.limits.connect_budget_ms
+    from harness.fixtures.settings import resolve_budget_ms
+
+    budget = resolve_budget_ms(ullc_settings, ullc_target.target.limits.connect_budget_ms)
+    assert budget is not None  # a started target always has a budget
+    return budget
 
 
 @pytest.fixture
@@ -337,3 +346,16 @@ def ullc_capture(ullc_target: RunningTarget, ullc_evidence: Evidence) -> Iterato
         yield capture
     finally:
         capture.stop()
+
+
+@pytest.fixture(scope="session")
+def ullc_client_command(ullc_settings: Settings) -> ClientCommand:
+    """The client under test (``--ullc-client-command``, CLI-1); skips without one."""
+    from harness.client_target.command import ClientCommand
+
+    if ullc_settings.client_command is None:
+        pytest.skip(
+            "no client under test: pass --ullc-client-command 'YOUR-CLIENT {target}' "
+            "(the reference client: --ullc-client-command 'ullc-harness call --target {target}')"
+        )
+    return ClientCommand(ullc_settings.client_command)

@@ -18,7 +18,7 @@ from enum import IntEnum
 from functools import cache
 from importlib.resources import files
 
-FAMILIES = ("STUN", "SDP", "SIG", "ROUTE", "FB", "RACE", "CTL", "TGT", "TOPO", "SESS")
+FAMILIES = ("STUN", "SDP", "SIG", "ROUTE", "FB", "RACE", "CTL", "TGT", "TOPO", "SESS", "CLI")
 ID_PATTERN = re.compile(rf"\*\*((?:{'|'.join(FAMILIES)})-\d+)\*\*")
 _KEY_WORDS = re.compile(r"\b(MUST(?: NOT)?|SHOULD(?: NOT)?|REQUIRED|SHALL(?: NOT)?|MAY)\b")
 

@@ -17,6 +17,8 @@ the ``ullc`` plugin, listed at the top of :mod:`harness.plugin`.
 from __future__ import annotations
 
 from harness.client.result import CallOutcome, CallResult, EventKind
+from harness.client_target.observe import ClientObservation, ObserveClient
+from harness.client_target.wire import WireCall
 from harness.conformance.accounting import (
     Accountant,
     Accounting,
@@ -44,12 +46,15 @@ __all__ = [
     "Capture",
     "ChaosWorld",
     "ClientHandle",
+    "ClientObservation",
     "EventKind",
     "Evidence",
     "Faults",
     "FixtureWorld",
+    "ObserveClient",
     "ProbeSession",
     "RunningTarget",
+    "WireCall",
     "World",
     "assert_accounted",
     "chaos_world",

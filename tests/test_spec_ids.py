@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FAMILIES = "STUN|SDP|SIG|ROUTE|FB|RACE|CTL|TGT|TOPO|SESS"
+FAMILIES = "STUN|SDP|SIG|ROUTE|FB|RACE|CTL|TGT|TOPO|SESS|CLI"
 CITED = re.compile(rf"\b({FAMILIES})-\d+\b")
 DEFINED = re.compile(rf"\*\*(({FAMILIES})-\d+)\*\*")
 SCANNED = ("harness", "suites", "tests")
