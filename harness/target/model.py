@@ -103,6 +103,8 @@ class Endpoints:
     global_endpoint: str | None = None
     global_port: int = DEFAULT_STUN_PORT
     edges: tuple[HostPort, ...] = ()
+    edge_names: Mapping[HostPort, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Edge -> its name, when ``edges`` is written as a table (TGT-7's link names)."""
     stun: HostPort | None = None
 
     @property

@@ -185,3 +185,24 @@ def test_stun_only_target_needs_no_gateway(tmp_path: Path) -> None:  # TGT-5
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(TargetFileError, match="cannot be read"):
         load_target(tmp_path / "absent.toml")
+
+
+def test_edges_written_as_a_table_name_each_edge(tmp_path: Path) -> None:  # TGT-7
+    path = _write(
+        tmp_path,
+        """
+        [target]
+        name = "named-edges"
+        [endpoints]
+        gateway = "ws://127.0.0.1:8443/v1/signaling"
+        edges = { "edge-us" = "127.10.1.1:3478", "edge-eu" = "127.10.2.1:3478" }
+        """,
+    )
+
+    target = load_target(path)
+
+    us, eu = HostPort("127.10.1.1", 3478), HostPort("127.10.2.1", 3478)
+    assert target.endpoints.edges == (us, eu)
+    assert dict(target.endpoints.edge_names) == {us: "edge-us", eu: "edge-eu"}
+    again = _write(tmp_path, target.to_toml())
+    assert load_target(again).endpoints.edge_names == target.endpoints.edge_names
