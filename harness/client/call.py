@@ -284,9 +284,11 @@ class Call:
 
     def _retarget(self, media: MediaPath, answer: SessionCreated) -> None:
         """FB-2: not connected yet, so also check towards ``media``; the edge keeps pacing."""
-        if self.edge is not None and _same_address(answer.media.as_tuple(), self.edge):
-            return
+        # Compared after the hop translation: a media address that is the edge itself
+        # (a bot answering at the edge) is the same path through the same hop.
         target = self.settings.via_hop(answer.media.as_tuple())
+        if self.edge is not None and _same_address(target, self.edge):
+            return
         self.timeline.add(EventKind.RETARGET, target=address_text(target), dc=answer.dc)
         media.start(target, Via.MEDIA, self.offer.bot)
 
