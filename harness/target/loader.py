@@ -187,7 +187,9 @@ def _endpoints(section: _Section) -> Endpoints:
     edge_names: dict[HostPort, str] = {}
     if isinstance(section.body.get("edges"), dict):
         for name, text in section.string_table("edges").items():
-            edge = parse_host_port(text, source=section.source, key=f"{section.key('edges')}.{name}")
+            edge = parse_host_port(
+                text, source=section.source, key=f"{section.key('edges')}.{name}"
+            )
             edge_names[edge] = name
         edges = tuple(edge_names)
     else:
