@@ -18,6 +18,7 @@ from typing import Any
 import dns.exception
 import dns.message
 
+from harness.client.result import CallOutcome, CallResult
 from harness.client_target.websocket_stream import WsMessage, text_messages
 from harness.fixtures.captures import Captured
 from harness.protocol.errors import StunParseError
@@ -30,6 +31,7 @@ from harness.protocol.stun_message import (
     verify_integrity,
 )
 from harness.protocol.stun_wire import MessageClass
+from harness.signaling.messages import Mode
 
 UPSTREAM = "upstream"
 DOWNSTREAM = "downstream"
@@ -120,6 +122,44 @@ class WireCall:
     def connect_ms(self) -> float | None:
         connected = self.connected_at
         return None if connected is None else (connected - self.started_at) * 1000.0
+
+    def as_result(self) -> CallResult:
+        """The call as the harness's reports count calls, from the wire alone: connected
+        when an authentic success reached the client, else a media timeout (the answer the
+        client waited for never came); fell back when that success answered a check sent
+        to the response's media address rather than to the first address pinged."""
+        connected = self.connected_at
+        body = {} if self.create is None else self.create.body
+        mode = Mode.SEQUENTIAL if body.get("mode") == Mode.SEQUENTIAL.value else Mode.ULLC
+        winner = next((a for a in self.answers if self.authentic(a)), None)
+        sent_to = {c.message.transaction_id: c.destination for c in self.checks}
+        first = self.checks[0].destination if self.checks else None
+        fell_back = (
+            winner is not None
+            and mode is Mode.ULLC
+            and sent_to.get(winner.message.transaction_id) not in (None, first)
+        )
+        # FB-4: a hit when a check to the first address got a success that counts,
+        # whichever target answered first.
+        bet_hit = (
+            connected is not None
+            and mode is Mode.ULLC
+            and any(
+                self.authentic(a) and sent_to.get(a.message.transaction_id) == first
+                for a in self.answers
+            )
+        )
+        return CallResult(
+            outcome=CallOutcome.CONNECTED if connected is not None else CallOutcome.MEDIA_TIMEOUT,
+            mode=mode,
+            connect_ms=self.connect_ms,
+            fell_back=fell_back,
+            bet_hit=bet_hit,
+            edge=first,
+            media=self.media_address(),
+            bot_ufrag=self.bot_ufrag,
+            started_at=self.started_at,
+        )
 
     def checks_to(self, destination: str) -> list[Check]:
         return [check for check in self.checks if check.destination == destination]

@@ -11,13 +11,16 @@ import itertools
 from abc import ABC, abstractmethod
 from enum import StrEnum
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import UsageError
 from harness.faults.client import Backend, Link, split_ms
 from harness.faults.log import FaultAction, FaultLog
 from harness.faults.model import AttributeValue, Protocol, Stream
 from harness.faults.process import ProcessControl
+
+if TYPE_CHECKING:
+    from harness.target.model import ControlUrls
 
 _ids = itertools.count(1)
 
@@ -252,24 +255,25 @@ def kill(control: ProcessControl, component: str, log: FaultLog | None = None) -
 class OutageFault(Fault):
     """A DC down through the target's control API (CTL-5), up again on removal."""
 
-    def __init__(self, base_url: str, dc: str, log: FaultLog | None) -> None:
-        super().__init__("outage", dc, {"control": base_url}, log)
-        self.base_url = base_url
+    def __init__(self, control: ControlUrls, dc: str, log: FaultLog | None) -> None:
+        super().__init__("outage", dc, {"control": control.dcs.get(dc)}, log)
+        self.control = control
 
     def _apply(self) -> None:
         from harness.fixtures.control import set_outage
 
-        set_outage(self.base_url, self.where, "down")
+        set_outage(self.control, self.where, "down")
 
     def _remove(self) -> None:
         from harness.fixtures.control import set_outage
 
-        set_outage(self.base_url, self.where, "up")
+        set_outage(self.control, self.where, "up")
 
 
-def outage(base_url: str, dc: str, log: FaultLog | None = None) -> Fault:
-    """CTL-5: ``dc`` stops answering (no response, datagrams dropped) inside the ``with``."""
-    return OutageFault(base_url, dc, log)
+def outage(control: ControlUrls, dc: str, log: FaultLog | None = None) -> Fault:
+    """CTL-5: ``dc`` stops answering (no response, datagrams dropped) inside the ``with``,
+    through ``POST /control/outage`` at ``[control].dcs.<dc>``."""
+    return OutageFault(control, dc, log)
 
 
 def pause(control: ProcessControl, component: str, log: FaultLog | None = None) -> Fault:

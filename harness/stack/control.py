@@ -21,8 +21,16 @@ class MapHolder:
     decisions never mixes versions.
     """
 
-    def __init__(self, initial: LatencyMap) -> None:
+    def __init__(self, initial: LatencyMap, known_dcs: frozenset[str] | None = None) -> None:
         self.current = initial
+        self.known_dcs = known_dcs
+        """The DCs this component can reach; None accepts any (a component that never routes)."""
+
+    def unknown_dcs(self, candidate: LatencyMap) -> list[str]:
+        """DCs ``candidate`` names that this component does not know (ROUTE-4: invalid)."""
+        if self.known_dcs is None:
+            return []
+        return sorted(candidate.dcs() - self.known_dcs)
 
     def swap(self, new: LatencyMap) -> None:
         self.current = new
@@ -64,6 +72,16 @@ def control_routes(
             # ROUTE-4: refuse, keep the previous map, and say so.
             log.warning("refused latency map: %s", getattr(error, "message", error))
             return error_response(f"invalid latency map: {getattr(error, 'message', error)}", 400)
+        unknown = maps.unknown_dcs(new)
+        if unknown:
+            # ROUTE-4: a map naming a DC we cannot reach is invalid, refused like any
+            # other, rather than accepted to fail every call routed by it later.
+            message = (
+                f"invalid latency map {new.version!r}: it names DC(s) {', '.join(unknown)} "
+                f"that {component} does not know (known: {', '.join(sorted(maps.known_dcs or ()))})"
+            )
+            log.warning("refused latency map: %s", message)
+            return error_response(message, 400)
         old = maps.current.version
         maps.swap(new)
         log.info("latency map %s -> %s", old, new.version)

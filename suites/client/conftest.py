@@ -6,6 +6,7 @@ fixtures. Test modules import types from :mod:`harness.testing`, never from this
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from harness.client_target.observe import (
     observe,
     target_file_for_client,
 )
+from harness.evidence import Evidence
 from harness.fixtures.captures import Capture
 from harness.fixtures.target_session import RunningTarget
 
@@ -38,6 +40,7 @@ def observe_client(
     ullc_client_command: ClientCommand,
     ullc_target: RunningTarget,
     ullc_capture: Capture,
+    ullc_evidence: Evidence,
     client_target_file: Path,
 ) -> ObserveClient:
     """``observe_client(calls)``: run the client under test, return what it did."""
@@ -45,6 +48,7 @@ def observe_client(
     deadline_s = max(5.0, limits.signaling_timeout_ms / 1000.0 + 1.0)
 
     def run(calls: int) -> ClientObservation:
+        began = time.monotonic()
         observation = observe(
             ullc_client_command,
             ullc_target,
@@ -53,6 +57,9 @@ def observe_client(
             calls=calls,
             deadline_s=deadline_s,
         )
+        # The calls as the wire shows them, into the report's histogram and summary table.
+        results = [call.as_result() for call in observation.calls]
+        ullc_evidence.add_batch("client under test", results, started_at=began)
         return observation
 
     return run

@@ -94,8 +94,9 @@ def test_routing_bet_hits_every_call_with_one_map(ullc_calls: CallRunner) -> Non
     batch = ullc_calls.run()
 
     assert batch.stats.failed == 0, dict(batch.stats.failures)
+    # FB-4: every call's edge transaction got a success that counts. Some may still have
+    # connected through media first (a target without a hold): that is not a miss.
     assert batch.stats.hit_rate == 1.0, [(r.dc, r.media, r.edge) for r in batch.results]
-    assert batch.stats.fallbacks == 0
     assert len({r.map_version for r in batch.results}) == 1
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--client-command",
         metavar="COMMAND",
         help="a client under test for the client suite (specs/client.md CLI-1), e.g. "
-        "'my-client --target {target}'; without it the client suite skips",
+        "'my-client --target {target}'; default on the reference stack: the reference "
+        "client (`ullc-harness call`); against a --target file the client suite skips",
     )
     parser.add_argument(
         "--output",
@@ -95,6 +97,19 @@ def run_config() -> Path:
     return Path(str(files("harness.data").joinpath("run-pytest.ini")))
 
 
+def client_command_arguments(args: argparse.Namespace) -> list[str]:
+    """The client suite's client: the user's, else on the embedded stack the reference
+    client, run by this very interpreter (a venv's ``ullc-harness`` need not be on PATH)."""
+    if args.client_command:
+        return ["--ullc-client-command", args.client_command]
+    if args.target:
+        return []
+    reference = (
+        f"{shlex.quote(sys.executable)} -m harness call --target {{target}} --calls {{calls}}"
+    )
+    return ["--ullc-client-command", reference]
+
+
 def pytest_arguments(args: argparse.Namespace, suites: Path, output: Path) -> list[str]:
     extra = list(args.pytest_args)
     if extra[:1] == ["--"]:
@@ -110,7 +125,7 @@ def pytest_arguments(args: argparse.Namespace, suites: Path, output: Path) -> li
         str(Path(args.target).resolve()) if args.target else "reference",
         "--ullc-backend",
         args.backend,
-        *(["--ullc-client-command", args.client_command] if args.client_command else []),
+        *client_command_arguments(args),
         f"--alluredir={output / 'allure-results'}",
         f"--junitxml={output / 'junit.xml'}",
         # Neither an installed package nor the user's folder is a place for a cache.

@@ -44,7 +44,7 @@ class Edge:
         self.ctx = ctx
         self.plan = ctx.plan.edges[ctx.name]
         self.public_ip = ctx.plan.edge_public(ctx.name)[0]
-        self.maps = MapHolder(true_map(ctx.plan))
+        self.maps = MapHolder(true_map(ctx.plan), known_dcs=frozenset(ctx.plan.dcs))
         # Flow table: (local port, hop flow address, DC) -> the socket towards that DC.
         self.flows: dict[tuple[int, Address, str], _Flow] = {}
         self.listeners: dict[int, UdpEndpoint] = {}

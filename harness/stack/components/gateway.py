@@ -56,7 +56,10 @@ class Gateway:
         self.ctx = ctx
         # Defect.GATEWAY_ON_OTHER_MAP: a deploy that left the gateway on another version.
         on_other_map = Defect.GATEWAY_ON_OTHER_MAP in ctx.defects
-        self.maps = MapHolder(stale_map(ctx.plan) if on_other_map else true_map(ctx.plan))
+        self.maps = MapHolder(
+            stale_map(ctx.plan) if on_other_map else true_map(ctx.plan),
+            known_dcs=frozenset(ctx.plan.dcs),  # ROUTE-4
+        )
         self.http: aiohttp.ClientSession | None = None
         self.answered = 0
 

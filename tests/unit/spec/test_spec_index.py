@@ -14,7 +14,7 @@ def test_index_holds_every_bold_id_of_the_spec_files() -> None:
     written = {
         match
         for spec in SPECS.glob("*.md")
-        if spec.name != "README.md"
+        if spec.name not in ("README.md", "implementers.md")
         for match in re.findall(r"\*\*([A-Z]+-\d+)\*\*", spec.read_text("utf-8"))
     }
     assert len(written) > 100

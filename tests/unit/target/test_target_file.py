@@ -15,6 +15,7 @@ from harness.target import (
     load_target,
     write_target,
 )
+from harness.target.model import DEFAULT_STUN_PORT
 
 FULL = """
 [target]
@@ -206,3 +207,13 @@ def test_edges_written_as_a_table_name_each_edge(tmp_path: Path) -> None:  # TGT
     assert dict(target.endpoints.edge_names) == {us: "edge-us", eu: "edge-eu"}
     again = _write(tmp_path, target.to_toml())
     assert load_target(again).endpoints.edge_names == target.endpoints.edge_names
+
+
+@pytest.mark.requirements("TGT-9")
+def test_global_endpoint_without_a_port_means_the_stun_port(tmp_path: Path) -> None:
+    def port(global_endpoint: str) -> int:
+        text = FULL.replace('"media.ullc.test"', f'"{global_endpoint}"')
+        return load_target(_write(tmp_path, text)).endpoints.global_port
+
+    assert port("media.ullc.test") == port("media.ullc.test:3478") == DEFAULT_STUN_PORT == 3478
+    assert port("media.ullc.test:5000") == 5000
