@@ -38,7 +38,7 @@ def test_media_loss_stays_under_budget(
     assert p95 < ullc_budget_ms, batch.stats.table()
     # Physics still holds: nothing connects faster than the client-DC round trip (TOPO-4).
     assert batch.stats.p50_ms is not None
-    assert batch.stats.p50_ms >= world.media_rtt_ms, batch.stats.table()
+    assert batch.stats.p50_ms >= world.rtt_floor_ms, batch.stats.table()
 
 
 LOST_CHECK_CALLS = 80
