@@ -31,6 +31,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.hold_ms < 0:
         parser.error("--hold-ms must be >= 0")
+    if args.base_ip is not None:
+        try:
+            plan(args.base_ip)
+        except ValueError as exc:
+            parser.error(str(exc))
     return args
 
 
@@ -41,7 +46,9 @@ async def _start(args: argparse.Namespace, settings: Settings) -> tuple[Deployme
         held = claim.try_claim(base)
         if held is None:
             if args.base_ip:
-                raise SystemExit(f"{base}.0.0/16 is claimed by another stack; pick another --base-ip")
+                raise SystemExit(
+                    f"{base}.0.0/16 is claimed by another stack; pick another --base-ip"
+                )
             continue
         deployment = Deployment(world, settings)
         try:

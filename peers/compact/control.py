@@ -72,5 +72,6 @@ def routing_app(health: Callable[[], dict[str, Any]], maps: MapHolder) -> web.Ap
 async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port, reuse_address=False).start()
+    # SO_REUSEADDR (TCP): bind over the TIME_WAIT of a previous run, never over a live listener.
+    await web.TCPSite(runner, host, port, reuse_address=True).start()
     return runner

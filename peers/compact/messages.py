@@ -63,7 +63,9 @@ def validate(request: Any) -> dict[str, Any]:
         for field in ("bot", "edge_ip"):
             if field not in request:
                 raise BadRequest(f"{field}: required in ullc mode (SIG-4)")
-        _credentials(request["bot"], "bot", {"ice_ufrag", "ice_pwd"}, {"ice_ufrag", "ice_pwd", "sdp"})
+        _credentials(
+            request["bot"], "bot", {"ice_ufrag", "ice_pwd"}, {"ice_ufrag", "ice_pwd", "sdp"}
+        )
         edge_ip = request["edge_ip"]
         if not isinstance(edge_ip, str) or canonical_ip(edge_ip) is None:
             raise BadRequest(f"edge_ip: expected an IPv4 or IPv6 address, got {edge_ip!r}")
@@ -76,7 +78,12 @@ def validate(request: Any) -> dict[str, Any]:
 
 def error(request_id: object, code: str, message: str, retryable: bool) -> dict[str, Any]:
     """An `error` message (SIG-12); request_id is copied when it is a valid one (SIG-3)."""
-    body: dict[str, Any] = {"type": "error", "code": code, "message": message, "retryable": retryable}
+    body: dict[str, Any] = {
+        "type": "error",
+        "code": code,
+        "message": message,
+        "retryable": retryable,
+    }
     if isinstance(request_id, str) and REQUEST_ID.match(request_id):
         body["request_id"] = request_id
     return body

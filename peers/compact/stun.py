@@ -7,8 +7,8 @@ FINGERPRINT always last.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import hmac
+import ipaddress
 import struct
 import zlib
 from dataclasses import dataclass
@@ -140,7 +140,7 @@ def fingerprint_ok(message: Message) -> bool:
     if any(a.type == FINGERPRINT for a in message.attributes[:-1]):
         return False
     expected = zlib.crc32(message.raw[: last.offset]) ^ FINGERPRINT_XOR
-    return struct.unpack("!I", last.value)[0] == expected
+    return int.from_bytes(last.value, "big") == expected
 
 
 def integrity_ok(message: Message, key: bytes) -> bool:
@@ -172,7 +172,9 @@ class Builder:
         return struct.pack("!HHI", self._type, len(self._body) + extra, MAGIC_COOKIE) + self._txid
 
     def add(self, attr_type: int, value: bytes) -> Builder:
-        self._body += struct.pack("!HH", attr_type, len(value)) + value + b"\x00" * (-len(value) % 4)
+        self._body += (
+            struct.pack("!HH", attr_type, len(value)) + value + b"\x00" * (-len(value) % 4)
+        )
         return self
 
     def add_xor_mapped_address(self, ip: str, port: int) -> Builder:

@@ -48,7 +48,12 @@ class Plan:
 
 def plan(base: str) -> Plan:
     octets = base.split(".")
-    if len(octets) != 2 or octets[0] != "127" or not octets[1].isdigit() or not 0 < int(octets[1]) < 255:
+    if (
+        len(octets) != 2
+        or octets[0] != "127"
+        or not octets[1].isdigit()
+        or not 0 < int(octets[1]) < 255
+    ):
         raise ValueError(f"--base-ip must look like 127.X with X in 1..254, got {base!r}")
     regions = tuple(
         RegionPlan(
