@@ -145,10 +145,28 @@ def pytest_configure(config: pytest.Config) -> None:
             run.outline  # noqa: B018 - a broken target file fails the run at start
         except HarnessError as error:
             raise pytest.UsageError(str(error)) from None
+        _refuse_workers_on_one_target(config, worker_input, settings.target_file)
     config.stash[RUN_KEY] = run
     config.pluginmanager.register(ReplaySummary(run), "ullc-replay-summary")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistSeed(seed), "ullc-xdist-seed")
+
+
+def _refuse_workers_on_one_target(
+    config: pytest.Config, worker_input: object, target_file: object
+) -> None:
+    """``-n N`` against a user target: every worker would drive the same implementation
+    while the fallback and chaos suites rewrite its maps and take its DCs down, so one
+    worker's test would judge the faults of another's. Refused, with what to do instead."""
+    workers = config.getoption("numprocesses", default=None)
+    if worker_input is not None or not workers:
+        return
+    raise pytest.UsageError(
+        f"-n {workers} against one user target ({target_file}): the "
+        "workers would share that implementation while the fallback and chaos suites "
+        "reconfigure it (latency maps, outages, hop faults). Run without -n; only the "
+        "embedded reference stack (--ullc-target reference) gives each worker its own target."
+    )
 
 
 class XdistSeed:

@@ -27,6 +27,7 @@ from harness.conformance.accounting import (
     p95_counting_failures,
 )
 from harness.conformance.bounds import World
+from harness.conformance.measured import ChaosWorld, chaos_world
 from harness.conformance.session import ProbeSession, media_address, open_probe_session
 from harness.conformance.skips import (
     known_deviation_reason,
@@ -49,6 +50,7 @@ __all__ = [
     "CallResult",
     "CallRunner",
     "Capture",
+    "ChaosWorld",
     "ClientHandle",
     "ClientObservation",
     "EventKind",
@@ -62,6 +64,7 @@ __all__ = [
     "WireCall",
     "World",
     "assert_accounted",
+    "chaos_world",
     "is_success",
     "known_deviation_reason",
     "lacks_sessions_reason",
