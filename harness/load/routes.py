@@ -4,8 +4,8 @@ Each call is one request event: ``request_type`` is the mode (``ullc``/``sequent
 ``name`` is ``REGION/ROUTE`` with ROUTE ``hit`` (the routing bet held, FB-4: the check
 through the resolved edge got an authentic success, whichever path answered first),
 ``fallback`` (connected, but only through the response's media address) or ``failed``
-(the exception carries the typed outcome). So Locust's own table, CSV and web UI show fallbacks and the hit rate
-with no side channel, and the Aggregated row is all calls.
+(the exception carries the typed outcome). So Locust's own table, CSV and web UI show
+fallbacks and the hit rate with no side channel, and the Aggregated row is all calls.
 """
 
 from __future__ import annotations
