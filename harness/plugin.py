@@ -11,7 +11,7 @@ option               ini                 meaning
 ===================  ==================  ==================================================
 ``--ullc-target``    ``ullc_target``     target file (TOML), or ``reference`` (default): the
                                          embedded reference stack
-``--ullc-backend``   ``ullc_backend``    ``local`` (default); ``docker`` is not there yet
+``--ullc-backend``   ``ullc_backend``    ``local`` (default) or ``docker``
 ``--ullc-topology``  ``ullc_topology``   topology file of the reference stack
 ``--ullc-calls``     ``ullc_calls``      calls per batch (default 20)
 ``--ullc-budget-ms`` ``ullc_budget_ms``  connect budget for p95 (default: the target's)

@@ -17,7 +17,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         default="local",
-        help="local (processes on loopback addresses; default) or docker (not available yet)",
+        help="local (processes on loopback addresses; default) or docker (one container per "
+        "component; needs dockerd, see `ullc-harness image build`)",
     )
     parser.add_argument(
         "--topology", type=Path, help="topology JSON file (default: the bundled 3-region world)"
@@ -42,15 +43,14 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.stack.backend import backend_kind
-    from harness.stack.local.backend import LocalBackend
+    from harness.stack.backend import backend_kind, open_backend
 
-    backend_kind(args.backend)  # docker: a usage error (exit 2) until it exists
+    kind = backend_kind(args.backend)  # an unknown name: a usage error (exit 2)
     if args.seed < 0:
         from harness.errors import UsageError
 
         raise UsageError(f"--seed must be >= 0, got {args.seed}", hint="pass e.g. --seed 0")
-    stack = LocalBackend(args.topology, network=args.network, seed=args.seed)
+    stack = open_backend(kind, args.topology, network=args.network, seed=args.seed)
     previous = signal.signal(signal.SIGTERM, _on_term)
     try:
         stack.start()
@@ -61,15 +61,16 @@ def run(args: argparse.Namespace) -> int:
             f"healthy in {stack.startup_seconds or 0:.2f} s; logs in {stack.run_dir / 'logs'}"
         )
         rows = stack.addresses()
-        pids = stack.pids()
+        handles = stack.handles()
         width = max(len(name) for name in rows)
-        print(f"{'component':<{width}}  {'pid':>7}  address")
+        column = "pid" if kind.value == "local" else "container"
+        print(f"{'component':<{width}}  {column:>12}  address")
         for name, address in rows.items():
-            print(f"{name:<{width}}  {pids.get(name, 0):>7}  {address}")
+            print(f"{name:<{width}}  {handles.get(name, '-'):>12}  {address}")
         print("Ctrl-C to stop.", flush=True)
         while True:
-            if stack.process is None or stack.process.poll() is not None:
-                print("ullc-harness up: the stack's supervisor exited", file=sys.stderr)
+            if not stack.alive():
+                print("ullc-harness up: the stack died under us", file=sys.stderr)
                 return 1
             time.sleep(0.5)
     except (KeyboardInterrupt, _Stop):
