@@ -9,6 +9,7 @@ markers and ``logs/`` back.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from harness.stack.defects import Defect
 from harness.stack.maps import write_maps
 from harness.stack.plan import Plan
+from harness.stack.topology import DEFAULT_NETWORK, LOOPBACK
 
 SUBDIRS = ("pids", "logs", "ready", "exited", "maps", "redis")
 
@@ -35,9 +37,12 @@ def prepare_run_dir(
     for sub in SUBDIRS:
         (run_dir / sub).mkdir(parents=True, exist_ok=True)
     topology = plan.topology
-    (run_dir / "topology.json").write_text(
-        json.dumps(topology.to_json(), indent=2) + "\n", encoding="utf-8"
-    )
+    body = topology.to_json()
+    if not ipaddress.ip_network(topology.network).subnet_of(ipaddress.ip_network(LOOPBACK)):
+        # The topology file format (TOPO-7) lays worlds out in 127.0.0.0/8; a docker
+        # stack's private /16 is stack.json's "network", which readers relocate to.
+        body["network"] = DEFAULT_NETWORK
+    (run_dir / "topology.json").write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
     spec: dict[str, Any] = {
         "session": session,
         "topology": str(run_dir / "topology.json"),
