@@ -171,6 +171,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     # Only a marked test reads the outline: an unmarked run never loads the topology.
     if item.get_closest_marker("requires_capability") is not None:
         check_item(item, run.outline)
+    if item.get_closest_marker("docker") is not None:
+        from harness.stack.docker.daemon import unreachable_reason
+
+        reason = unreachable_reason()
+        if reason is not None:
+            pytest.skip(f"docker: {reason}")
 
 
 def _uses_ullc(item: pytest.Item) -> bool:

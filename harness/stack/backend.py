@@ -10,7 +10,8 @@ never a concrete class.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -31,6 +32,15 @@ class BackendKind(StrEnum):
     """Processes on their own loopback addresses (no root, no Docker; the default)."""
     DOCKER = "docker"
     """One container per component on an internal Docker network."""
+
+    @property
+    def start_timeout_s(self) -> float:
+        """How long a start may take to become healthy by default.
+
+        Docker: ~21 containers, each a fresh interpreter importing the harness,
+        where the local backend forks one preloaded interpreter.
+        """
+        return 15.0 if self is BackendKind.LOCAL else 60.0
 
 
 @runtime_checkable
@@ -137,3 +147,22 @@ def open_backend(
     from harness.stack.local.backend import LocalBackend
 
     return LocalBackend(topology, network=network, seed=seed, run_root=run_root, defects=defects)
+
+
+@contextlib.contextmanager
+def start_stack(
+    kind: BackendKind | str = BackendKind.LOCAL,
+    topology: Topology | Path | str | None = None,
+    *,
+    network: str | None = "auto",
+    seed: int = 0,
+    timeout: float | None = None,
+) -> Iterator[StackBackend]:
+    """Start a stack of ``kind``, wait until healthy, yield it, always tear it down."""
+    backend = open_backend(kind, topology, network=network, seed=seed)
+    try:
+        backend.start()
+        backend.wait_healthy(timeout or backend.kind.start_timeout_s)
+        yield backend
+    finally:
+        backend.stop()

@@ -38,7 +38,7 @@ def prepare_run_dir(
         (run_dir / sub).mkdir(parents=True, exist_ok=True)
     topology = plan.topology
     body = topology.to_json()
-    if not ipaddress.ip_network(topology.network).subnet_of(ipaddress.ip_network(LOOPBACK)):
+    if not ipaddress.IPv4Network(topology.network).subnet_of(ipaddress.IPv4Network(LOOPBACK)):
         # The topology file format (TOPO-7) lays worlds out in 127.0.0.0/8; a docker
         # stack's private /16 is stack.json's "network", which readers relocate to.
         body["network"] = DEFAULT_NETWORK

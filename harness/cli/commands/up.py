@@ -30,7 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "or 'auto' for a free one",
     )
     parser.add_argument(
-        "--timeout", type=float, default=15.0, help="seconds to wait for a healthy stack"
+        "--timeout",
+        type=float,
+        help="seconds to wait for a healthy stack (default: 15 local, 60 docker)",
     )
 
 
@@ -52,9 +54,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be >= 0, got {args.seed}", hint="pass e.g. --seed 0")
     stack = open_backend(kind, args.topology, network=args.network, seed=args.seed)
     previous = signal.signal(signal.SIGTERM, _on_term)
+    # Ctrl-C stops the stack even where SIGINT arrived ignored (a background job of a
+    # non-interactive shell inherits SIG_IGN; `kill -INT` must still tear down).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         stack.start()
-        stack.wait_healthy(args.timeout)
+        stack.wait_healthy(args.timeout or kind.start_timeout_s)
         print(f"target: {stack.target_path}", flush=True)
         print(
             f"stack {stack.session} ({stack.topology.name}, network {stack.topology.network}) "

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.stack.errors import BackendNotAvailableError
@@ -27,6 +30,15 @@ class DockerUnavailableError(BackendNotAvailableError):
     """
 
 
+DEFAULT_SOCKET = "/var/run/docker.sock"
+
+
+def _first_step() -> str:
+    if shutil.which("dockerd") is not None:
+        return "start dockerd as root"
+    return "install Docker (`apt-get install -y docker.io`), then start dockerd as root"
+
+
 def connect(timeout: float = 30.0) -> docker.DockerClient:
     """A client of the local dockerd (``DOCKER_HOST`` or the default socket)."""
     try:
@@ -37,18 +49,35 @@ def connect(timeout: float = 30.0) -> docker.DockerClient:
             "the docker backend needs the `docker` Python package",
             hint="pip install 'ullc-harness[docker]'",
         ) from None
+    if not os.environ.get("DOCKER_HOST") and not Path(DEFAULT_SOCKET).exists():
+        # Asking the SDK would leak the socket of the failed connect (a warning at exit).
+        raise DockerUnavailableError(
+            f"no Docker daemon: {DEFAULT_SOCKET} does not exist and DOCKER_HOST is unset",
+            hint=f"{_first_step()}: `{DOCKERD_COMMAND}`; or use --backend local",
+        )
+    client: docker.DockerClient | None = None
     try:
         client = docker.from_env(timeout=int(timeout))
         client.ping()
     except docker.errors.DockerException as error:
-        installed = shutil.which("dockerd") is not None
-        first = (
-            "start it as root"
-            if installed
-            else "install it (`apt-get install -y docker.io`), then start it as root"
-        )
+        if client is not None:
+            client.close()  # its pooled socket would warn, unclosed, at exit
         raise DockerUnavailableError(
             f"no Docker daemon answers: {error}",
-            hint=f"{first}: `{DOCKERD_COMMAND}`; or use --backend local",
+            hint=f"{_first_step()}: `{DOCKERD_COMMAND}`; or use --backend local",
         ) from None
     return client
+
+
+@functools.cache
+def unreachable_reason() -> str | None:
+    """Why no Docker daemon can be used (the ``docker`` marker's skip reason), or None.
+
+    Asked once per process: a run on a machine without Docker skips every
+    docker-marked test at the cost of one failed connect.
+    """
+    try:
+        connect(timeout=5.0).close()
+    except DockerUnavailableError as error:
+        return f"{error.message} (hint: {error.hint})"
+    return None

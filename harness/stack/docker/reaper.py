@@ -51,7 +51,7 @@ def remove_containers(client: docker.DockerClient, ids: Iterable[str]) -> None:
 
     ids = list(ids)
     if ids:
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        with ThreadPoolExecutor(max_workers=16) as pool:
             list(pool.map(remove, ids))
 
 
