@@ -206,10 +206,47 @@ class DockerBackend:
                 self.plan.components(), timeout, session=self.session,
                 check_alive=self._check_alive,
             )  # fmt: skip
+            self._warm_up()
         except BaseException:
             self.stop()
             raise
         self.startup_seconds = time.monotonic() - self._started_at
+
+    def _warm_up(self) -> None:
+        """One call through the stack before it counts as healthy.
+
+        Every container is a fresh interpreter (the local backend forks a preloaded
+        one), and the first call after a start pays for cold ARP entries, first
+        connections through the hops and first code paths: measured 1.6-2.7 s on a
+        loaded machine, against ~140 ms for the next. A suite's first test must not
+        measure that. In a thread: the caller may already run an event loop.
+        """
+        import asyncio
+        import threading
+
+        from harness.client.runner import run_calls
+        from harness.target.loader import load_target
+
+        target = load_target(self.target_path)
+        failure: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                results, _ = asyncio.run(run_calls(target, 1))
+                if not results or results[0].connect_ms is None:
+                    raise StackStartError(
+                        f"the warm-up call through stack {self.session} did not connect: "
+                        f"{results[0].detail if results else 'no result'}",
+                        hint=f"read the logs in {self.run_dir / 'logs'}",
+                    )
+            except BaseException as error:
+                failure.append(error)
+
+        thread = threading.Thread(target=call, name="ullc-docker-warm-up")
+        thread.start()
+        thread.join()
+        if failure:
+            raise failure[0]
 
     def _states(self) -> dict[str, dict[str, Any]]:
         """Container state by component name (one API call for the whole run)."""
