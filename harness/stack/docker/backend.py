@@ -156,7 +156,10 @@ class DockerBackend:
             driver="bridge",
             internal=True,
             ipam=docker.types.IPAMConfig(pool_configs=[pool]),
-            labels=labels.run_labels(self.session),
+            labels={
+                **labels.run_labels(self.session),
+                labels.MEMBERS: ",".join(self.components()),
+            },
         )
         self._network_id = network.id
 

@@ -18,6 +18,8 @@ OWNER_START = "io.ullc-harness.owner-start"
 """The owner's start time in clock ticks since boot: a recycled pid does not match it."""
 BOOT_ID = "io.ullc-harness.boot-id"
 COMPONENT = "io.ullc-harness.component"
+MEMBERS = "io.ullc-harness.components"
+"""On a run's network: its components (comma-separated), to clear stale endpoints."""
 IMAGE_KIND = "io.ullc-harness.image"
 CONTENT = "io.ullc-harness.content"
 

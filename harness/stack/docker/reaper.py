@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import docker
 
 POLL_S = 0.5
+NETWORK_ATTEMPTS = 20
 
 
 def owner_alive(tags: dict[str, str]) -> bool:
@@ -62,12 +63,44 @@ def remove_session(client: docker.DockerClient, session: str) -> int:
     found: list[dict[str, Any]] = client.api.containers(
         all=True, filters=labels.session_filter(session)
     )
+    for container in found:
+        if container.get("State") == "paused":
+            # A forced removal of a frozen container can leave a stale network endpoint.
+            with contextlib.suppress(docker.errors.APIError):
+                client.api.unpause(container["Id"])
     remove_containers(client, [c["Id"] for c in found])
+    names = {name.lstrip("/") for c in found for name in c.get("Names") or []}
     networks: list[dict[str, Any]] = client.api.networks(filters=labels.session_filter(session))
     for network in networks:
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            client.api.remove_network(network["Id"])
+        tags = network.get("Labels") or {}
+        members = names | {
+            f"ullc-{session}-{name}" for name in tags.get(labels.MEMBERS, "").split(",") if name
+        }
+        _remove_network(client, str(network["Id"]), members)
     return len(found) + len(networks)
+
+
+def _remove_network(client: docker.DockerClient, network_id: str, members: set[str]) -> None:
+    """Remove a network, retrying while dockerd still holds endpoints of removed containers.
+
+    dockerd 20.10 can keep a stale endpoint after concurrent forced removals ("has
+    active endpoints" with no container attached); a forced disconnect by the
+    container's name clears it.
+    """
+    import docker.errors
+
+    for attempt in range(NETWORK_ATTEMPTS):
+        try:
+            client.api.remove_network(network_id)
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as error:
+            if "active endpoints" in str(error) and attempt >= 2:
+                for name in sorted(members):
+                    with contextlib.suppress(docker.errors.APIError):
+                        client.api.disconnect_container_from_network(name, network_id, force=True)
+            time.sleep(0.25)
 
 
 def sweep(client: docker.DockerClient) -> list[str]:

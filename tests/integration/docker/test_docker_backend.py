@@ -110,6 +110,8 @@ def test_a_sigkilled_runners_containers_and_network_are_reaped() -> None:
     assert len(networks) == 1
     runner.send_signal(signal.SIGKILL)
     runner.wait()
+    runner.stdin.close()  # type: ignore[union-attr]
+    runner.stdout.close()
     deadline = time.monotonic() + 60
     while any(_objects(session)) and time.monotonic() < deadline:
         time.sleep(0.5)
