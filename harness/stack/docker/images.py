@@ -17,6 +17,7 @@ Every image carries the project label; progress goes to a callback.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -145,7 +146,19 @@ def ensure_image(client: docker.DockerClient, progress: Progress = print) -> Bui
     if not exists(client, deps_tag()):
         build_deps(client, progress)
     build_stack(client, root, tag, progress)
+    _drop_older_stacks(client, tag)
     return Built(tag, built=True)
+
+
+def _drop_older_stacks(client: docker.DockerClient, keep: str) -> None:
+    """Every project change makes a new stack image; the old ones would pile up."""
+    import docker.errors
+
+    for image in client.images.list(name=STACK_REPO):
+        if keep not in image.tags:
+            # In use by a running stack: it stays, and goes after a later build.
+            with contextlib.suppress(docker.errors.APIError):
+                client.images.remove(image.id)
 
 
 def build_base(client: docker.DockerClient, progress: Progress = print) -> str:

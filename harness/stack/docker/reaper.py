@@ -76,11 +76,15 @@ def remove_session(client: docker.DockerClient, session: str) -> int:
         members = names | {
             f"ullc-{session}-{name}" for name in tags.get(labels.MEMBERS, "").split(",") if name
         }
-        _remove_network(client, str(network["Id"]), members)
+        # Retry only right after removing containers: an old stale network gets one try.
+        attempts = NETWORK_ATTEMPTS if found else 2
+        _remove_network(client, str(network["Id"]), members, attempts)
     return len(found) + len(networks)
 
 
-def _remove_network(client: docker.DockerClient, network_id: str, members: set[str]) -> None:
+def _remove_network(
+    client: docker.DockerClient, network_id: str, members: set[str], attempts: int
+) -> None:
     """Remove a network, retrying while dockerd still holds endpoints of removed containers.
 
     dockerd 20.10 can keep a stale endpoint after concurrent forced removals ("has
@@ -89,14 +93,14 @@ def _remove_network(client: docker.DockerClient, network_id: str, members: set[s
     """
     import docker.errors
 
-    for attempt in range(NETWORK_ATTEMPTS):
+    for attempt in range(attempts):
         try:
             client.api.remove_network(network_id)
             return
         except docker.errors.NotFound:
             return
         except docker.errors.APIError as error:
-            if "active endpoints" in str(error) and attempt >= 2:
+            if "active endpoints" in str(error) and attempt >= attempts - 2:
                 for name in sorted(members):
                     with contextlib.suppress(docker.errors.APIError):
                         client.api.disconnect_container_from_network(name, network_id, force=True)
