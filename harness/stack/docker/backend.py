@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import shlex
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from harness.stack.backend import BackendKind
 from harness.stack.defects import DEFECTS_ENV, Defect, defects_from_env, describe
 from harness.stack.docker import daemon, images, labels, reaper
-from harness.stack.docker.entry import PRIVATE
+from harness.stack.docker.entry import PRIVATE, redis_argv
 from harness.stack.docker.network import place
 from harness.stack.errors import StackStartError
 from harness.stack.health import Prober, tail
@@ -175,8 +176,7 @@ class DockerBackend:
         endpoint = api.create_endpoint_config(ipv4_address=component.ip)
         created = api.create_container(
             self.image,
-            command=["python", "-m", "harness.stack.docker.entry", str(self.run_dir),
-                     component.name],
+            command=self._command(component),
             name=f"ullc-{self.session}-{component.name}",
             labels={**labels.run_labels(self.session), labels.COMPONENT: component.name},
             host_config=host_config,
@@ -186,6 +186,14 @@ class DockerBackend:
         container_id = str(created["Id"])
         api.start(container_id)
         return container_id
+
+    def _command(self, component: Component) -> list[str]:
+        """Redis runs bare (no interpreter to start); the others through the entry module."""
+        if component.role is Role.REDIS:
+            log = shlex.quote(str(self._log(component.name)))
+            argv = " ".join(shlex.quote(arg) for arg in redis_argv(self.plan, component))
+            return ["sh", "-c", f"exec {argv} >>{log} 2>&1"]
+        return ["python", "-m", "harness.stack.docker.entry", str(self.run_dir), component.name]
 
     @property
     def target_path(self) -> Path:

@@ -51,14 +51,19 @@ def _log_to(path: Path) -> None:
     os.close(fd)
 
 
-def _exec_redis(plan: Plan, component: Component) -> None:
+def redis_argv(plan: Plan, component: Component) -> list[str]:
+    """A DC's redis-server command line (the backend runs it as the container's command)."""
     host, port = plan.dcs[component.group].redis
     # No persistence: sessions live for their TTL only (SESS-2).
-    argv = [
+    return [
         "redis-server", "--bind", host, "--port", str(port), "--save", "", "--appendonly",
         "no", "--protected-mode", "no", "--daemonize", "no", "--logfile", "", "--dir", "/tmp",
         "--databases", "1",
     ]  # fmt: skip
+
+
+def _exec_redis(plan: Plan, component: Component) -> None:
+    argv = redis_argv(plan, component)
     os.execvp(argv[0], argv)
 
 
