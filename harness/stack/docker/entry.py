@@ -102,6 +102,8 @@ def main(argv: list[str]) -> int:
         force=True,
     )
     ctx = ComponentContext(plan, component, run_dir, parse_defects(spec.get("defects", [])))
+    # When the interpreter got here (imports done): the start-up budget's first split.
+    ctx.log.info("entry started")
     if component.role is Role.HOP:
         _run_hop(spec, plan, ctx)
         return 0
