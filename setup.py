@@ -7,7 +7,7 @@ them on a machine that only installed the package.
 
 from setuptools import find_packages, setup
 
-DATA_SUFFIXES = ("json", "toml", "md", "txt", "sdp", "hex", "pcap", "bin", "lua")
+DATA_SUFFIXES = ("json", "toml", "md", "txt", "sdp", "hex", "pcap", "bin", "lua", "ini", "c")
 
 harness_packages = find_packages(include=["harness", "harness.*"])
 suite_packages = ["harness.suites"] + [

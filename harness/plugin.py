@@ -16,6 +16,8 @@ option               ini                 meaning
 ``--ullc-calls``     ``ullc_calls``      calls per batch (default 20)
 ``--ullc-budget-ms`` ``ullc_budget_ms``  connect budget for p95 (default: the target's)
 ``--ullc-seed``      ``ullc_seed``       session seed (default random, shown in the header)
+``--ullc-client-command`` ``ullc_client_command`` a client under test (CLI-1): ``{target}``,
+                                         ``{calls}``; needed by the client suite
 ===================  ==================  ==================================================
 
 Fixtures (the names are API):
@@ -42,9 +44,12 @@ fixture                scope     what
                                  named links, kill/pause, map divergence; all undone after
 ``ullc_capture``       function  :class:`~harness.fixtures.captures.Capture`: hop capture
                                  rings, stored in the Evidence
+``ullc_client_command``  session :class:`~harness.client_target.command.ClientCommand`:
+                                 the client under test (skips without
+                                 ``--ullc-client-command``)
 =====================  ========  ===========================================================
 
-Markers: ``happy_path``, ``fallback``, ``chaos``, ``conformance``, ``fuzz`` (suites),
+Markers: ``happy_path``, ``fallback``, ``chaos``, ``conformance``, ``fuzz``, ``client`` (suites),
 ``slow``, ``docker``, ``requires_capability(name, ...)`` (skip with TGT-4's reason) and
 ``requirements(id, ...)`` (the spec IDs a test checks, into its Evidence).
 A failing suite test gets an ``ullc replay`` report section with its seed and
@@ -61,8 +66,10 @@ import pytest
 from harness.fixtures.evidence import EVIDENCE_KEY, is_suite_test, new_evidence
 from harness.fixtures.run import REPLAY_SECTION, RUN_KEY, UllcRun
 from harness.fixtures.settings import OPTIONS
+from harness.stack.local.deaths import DeathWatch
 
 if TYPE_CHECKING:
+    from harness.client_target.command import ClientCommand
     from harness.evidence import Evidence
     from harness.fixtures.calls import CallRunner, ClientHandle
     from harness.fixtures.captures import Capture
@@ -72,12 +79,16 @@ if TYPE_CHECKING:
 
 __all__ = ["EVIDENCE_KEY", "RUN_KEY", "target_outline"]
 
+DEATH_WATCH_KEY = pytest.StashKey[DeathWatch]()
+"""The run's watch on its reference stack's components (made on the first test after start)."""
+
 MARKERS = {
     "happy_path": "ULLC happy path: connect under budget (specs/ SIG, STUN, ROUTE)",
     "fallback": "wrong-DC calls recover through the signaling response (specs/ FB)",
     "chaos": "faults injected on links and components while calls run",
     "conformance": "strict STUN/SDP/signaling conformance of the target",
     "fuzz": "Hypothesis-driven fuzzing of the target",
+    "client": "a client under test against the reference stack (specs/client.md)",
     "slow": "long soak or deep runs; deselect with -m 'not slow'",
     "docker": "needs a Docker daemon (docker backend)",
     "requires_capability(name, ...): skip unless the target declares these capabilities": "",
@@ -168,8 +179,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
     run = item.config.stash[RUN_KEY]
     item.stash[EVIDENCE_KEY] = new_evidence(item, run.test_seed(item.nodeid))
-    # Only a marked test reads the outline: an unmarked run never loads the topology.
-    if item.get_closest_marker("requires_capability") is not None:
+    # Only a marked test, or one using the ullc fixtures (which load the target anyway),
+    # reads the outline: an unmarked run never loads the topology.
+    if item.get_closest_marker("requires_capability") is not None or _uses_ullc(item):
         check_item(item, run.outline)
     if item.get_closest_marker("docker") is not None:
         from harness.stack.docker.daemon import unreachable_reason
@@ -201,10 +213,34 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if call.when == "call" and (is_suite_test(item) or _uses_ullc(item)):
+        _fail_on_deaths(item, report)
     if report.failed and (is_suite_test(item) or _uses_ullc(item)):
         run = item.config.stash[RUN_KEY]
         report.sections.append((REPLAY_SECTION, run.replay(item.nodeid)))
     return report
+
+
+def _fail_on_deaths(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A stack component that died during the test fails it, named, with its last log lines:
+    a crash must not pass for a slow call or a flaky network."""
+    run = item.config.stash[RUN_KEY]
+    if not run.session.started:
+        return
+    watch = item.config.stash.get(DEATH_WATCH_KEY, None)
+    if watch is None:
+        run_dir = run.session.get().run_dir
+        if run_dir is None:
+            return  # a user's implementation: its processes are not ours to watch
+        watch = item.config.stash[DEATH_WATCH_KEY] = DeathWatch(run_dir)
+    deaths = watch.new_deaths()
+    if not deaths:
+        return
+    text = "\n\n".join(death.describe() for death in deaths)
+    if report.failed:
+        text = f"{text}\n\n{report.longreprtext}"
+    report.outcome = "failed"
+    report.longrepr = text
 
 
 class ReplaySummary:
@@ -262,9 +298,11 @@ def ullc_target(pytestconfig: pytest.Config) -> Iterator[RunningTarget]:
 @pytest.fixture(scope="session")
 def ullc_budget_ms(ullc_settings: Settings, ullc_target: RunningTarget) -> int:
     """The connect budget p95 is held to: ``--ullc-budget-ms`` or ``[limits].connect_budget_ms``."""
-    if ullc_settings.budget_ms is not None:
-        return ullc_settings.budget_ms
-    return ullc_target.target.limits.connect_budget_ms
+    from harness.fixtures.settings import resolve_budget_ms
+
+    budget = resolve_budget_ms(ullc_settings, ullc_target.target.limits.connect_budget_ms)
+    assert budget is not None  # a started target always has a budget
+    return budget
 
 
 @pytest.fixture
@@ -327,3 +365,16 @@ def ullc_capture(ullc_target: RunningTarget, ullc_evidence: Evidence) -> Iterato
         yield capture
     finally:
         capture.stop()
+
+
+@pytest.fixture(scope="session")
+def ullc_client_command(ullc_settings: Settings) -> ClientCommand:
+    """The client under test (``--ullc-client-command``, CLI-1); skips without one."""
+    from harness.client_target.command import ClientCommand
+
+    if ullc_settings.client_command is None:
+        pytest.skip(
+            "no client under test: pass --ullc-client-command 'YOUR-CLIENT {target}' "
+            "(the reference client: --ullc-client-command 'ullc-harness call --target {target}')"
+        )
+    return ClientCommand(ullc_settings.client_command)

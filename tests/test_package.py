@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import importlib.resources
 import shutil
@@ -74,16 +75,16 @@ def test_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*'happy_path' not found in `markers`*"])
 
 
-def test_wheel_ships_every_data_file(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel users get, built from a clean copy of the tracked files."""
     # Editable installs read data from the source tree and hide a missing
     # package-data rule; only a wheel built from a clean copy shows what users get
     # (a stale *.egg-info in the work tree would leak its file list into the build).
     pytest.importorskip("wheel", reason="pip install -e '.[test]' brings wheel")
-    tracked = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
+    tmp_path = tmp_path_factory.mktemp("wheel")
     source = tmp_path / "src"
-    for path in tracked:
+    for path in _tracked():
         if (ROOT / path).is_file():
             (source / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / path, source / path)
@@ -106,6 +107,18 @@ def test_wheel_ships_every_data_file(tmp_path: Path) -> None:
     )
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel_file,) = (tmp_path / "dist").glob("*.whl")
+    return wheel_file
+
+
+def _tracked() -> list[str]:
+    return subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+
+
+def test_wheel_ships_every_data_file(built_wheel: Path) -> None:
+    tracked = _tracked()
+    wheel_file = built_wheel
     shipped = set(zipfile.ZipFile(wheel_file).namelist())
     data = [
         path
@@ -119,3 +132,68 @@ def test_wheel_ships_every_data_file(tmp_path: Path) -> None:
 def _wheel_path(path: str) -> str:
     top, _, rest = path.partition("/")
     return path if top == "harness" else f"harness/{top}/{rest}"
+
+
+def test_installed_wheel_collects_every_suite_from_an_empty_folder(
+    built_wheel: Path, tmp_path: Path
+) -> None:
+    # What a new user runs: a plain (non-editable) install, `ullc-harness run` started
+    # outside any clone. The venv borrows the installed dependencies (no index here) but
+    # its own copy of the harness must be the one imported.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(built_wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    where = subprocess.run(
+        [str(python), "-c", "import harness.suites; print(harness.suites.__file__)"],
+        cwd=empty,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert where.startswith(str(venv)), where
+    collected = subprocess.run(
+        [str(venv / "bin" / "ullc-harness"), "run", "--", "--collect-only", "-q"],
+        cwd=empty,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = collected.stdout + collected.stderr
+    assert collected.returncode == 0, output[-4000:]
+    # pytest's collection failures read "ERROR collecting ..." and "N errors".
+    assert "ERROR" not in output, output[-4000:]
+    assert " error" not in collected.stdout.splitlines()[-1], output[-4000:]
+    suites = {line.split("/", 1)[0] for line in collected.stdout.splitlines() if "::" in line}
+    shipped = {
+        path.split("/")[1] for path in _tracked() if path.startswith("suites/") and "/" in path[7:]
+    }
+    assert shipped
+    assert suites == shipped
+    assert sorted(path.name for path in empty.iterdir()) == ["reports"]
+
+
+def test_suite_modules_import_nothing_from_conftest_or_suites() -> None:
+    # Installed, the suites are `harness.suites`: `import suites.x.conftest` breaks there.
+    offenders = []
+    for module in sorted((ROOT / "suites").rglob("*.py")):
+        tree = ast.parse(module.read_text("utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                if name.split(".")[0] in {"suites", "conftest"} or name.endswith(".conftest"):
+                    offenders.append(f"{module.relative_to(ROOT)}:{node.lineno} imports {name}")
+    assert offenders == []

@@ -28,6 +28,7 @@ from harness.bench.common import (
     ms_text,
     progress,
 )
+from harness.bench.cpu import CpuCost, CpuMark
 from harness.client import CallResult, run_calls
 from harness.client.stats import nearest_rank
 from harness.signaling.messages import Mode
@@ -85,6 +86,8 @@ class Concurrency:
     wall_s: float
     samples_ms: tuple[float, ...]
     load: MachineLoad
+    cpu: CpuCost | None = None
+    """CPU the client and the stack spent on the calls (opening the clients included)."""
 
     @property
     def p99_all_calls_ms(self) -> float | None:
@@ -114,6 +117,7 @@ class Concurrency:
             ("max", ms_text(lat.max_ms), "", ""),
             ("fallbacks", str(self.fallbacks), "", ""),
             ("wall time (opening clients + calls)", f"{self.wall_s:.1f} s", "", ""),
+            *_cpu_rows(self.cpu),
             ("machine load", self.load.text(), "", ""),
         ]  # fmt: skip
 
@@ -140,8 +144,21 @@ class Concurrency:
             "wall_s": round(self.wall_s, 3),
             "samples_ms": list(self.samples_ms),
             "load": self.load.to_json(),
+            **({} if self.cpu is None else {"cpu": self.cpu.to_json()}),
             "percentile_method": "nearest-rank",
         }
+
+
+def _cpu_rows(cpu: CpuCost | None) -> list[Row]:
+    if cpu is None:
+        return []
+    client = cpu.per_call_ms(cpu.client_s)
+    stack = cpu.per_call_ms(cpu.stack_s)
+    per_core = cpu.calls_per_core_s
+    return [
+        ("CPU per call: client / stack", f"{ms_text(client)} / {ms_text(stack)}", "", ""),
+        ("calls per core-second", "-" if per_core is None else f"{per_core:.0f}", "", ""),
+    ]
 
 
 def _all_text(value: float | None) -> str:
@@ -149,7 +166,11 @@ def _all_text(value: float | None) -> str:
 
 
 def summarize(
-    world: Topology, results: list[CallResult], wall_s: float, load: MachineLoad
+    world: Topology,
+    results: list[CallResult],
+    wall_s: float,
+    load: MachineLoad,
+    cpu: CpuCost | None = None,
 ) -> Concurrency:
     samples = [r.connect_ms for r in results if r.connected and r.connect_ms is not None]
     failures: dict[str, int] = {}
@@ -170,6 +191,7 @@ def summarize(
         wall_s=wall_s,
         samples_ms=tuple(round(s, 3) for s in samples),
         load=load,
+        cpu=cpu,
     )
 
 
@@ -190,10 +212,13 @@ def run(options: BenchOptions | None = None) -> Concurrency:
                 progress(f"concurrency: {done}/{total} calls ended")
 
         progress(f"concurrency: opening {count} clients, then {count} calls at once")
+        pids = list(stack.pids().values())
+        before = CpuMark.now(pids)
         began = time.monotonic()
         results, _stats = asyncio.run(
             run_calls(target, count, concurrency=count, mode=Mode.ULLC, progress=report)
         )
         wall = time.monotonic() - began
+        cpu = CpuCost.between(before, CpuMark.now(pids), len(results))
         world = stack.topology
-    return summarize(world, results, wall, meter.done())
+    return summarize(world, results, wall, meter.done(), cpu)

@@ -3,7 +3,9 @@
 ULLC (overview, SIG-4/5, RACE-1/2, FB-2): once the edge address is known the
 first check and ``session.create`` leave together; checks pace at Tp; on
 ``session.created`` while not connected a second transaction starts towards
-``media`` and both continue; the first authenticated success wins.
+``media`` and both continue; the first authenticated success wins. The call
+is connected only with its ``session.created`` (SIG-16): an error answer, or none by
+the one deadline (SIG-15), fails it even after a check succeeded.
 
 Sequential (SIG-9): ``session.create`` without ``bot``/``edge_ip``; checks
 start only after the answer, towards its ``media`` with its credentials.
@@ -184,25 +186,35 @@ class Call:
                 try:
                     answer = self._take_answer(answer_future)
                 except _Failed as failed:
-                    if self.success is None:
-                        raise
-                    # Media already connected: the call stands, the answer's fault is noted.
-                    self.notes.append(failed.detail)
-                    break
+                    # SIG-16: no session.created, no call, even if a check already
+                    # succeeded: that success came from a session this request did
+                    # not create (on `conflict`, the one already holding the ufrag).
+                    raise self._after_success(failed) from None
                 if self.success is None:
                     self._retarget(media, answer)
-        if self.success is None:
-            if self.answer is None:
-                raise _Failed(
+        if self.answer is None:
+            raise self._after_success(
+                _Failed(
                     CallOutcome.SIGNALING_TIMEOUT,
                     f"no answer to session.create {self.request_id}; {media.describe_attempts()}",
                 )
+            )
+        if self.success is None:
             raise _Failed(
                 CallOutcome.MEDIA_TIMEOUT,
                 f"no authenticated Binding success; {media.describe_attempts()}",
             )
-        if self.answer is None and self.error is None:
-            self.notes.append("connected, but session.created did not arrive before the deadline")
+
+    def _after_success(self, failed: _Failed) -> _Failed:
+        """``failed`` with a note of the check success that no longer makes the call (SIG-16)."""
+        if self.success is None:
+            return failed
+        detail = (
+            f"{failed.detail}; a check had succeeded at {self.success.t_ms:.1f} ms via "
+            f"{self.success.via.value}, but without session.created the call is not "
+            "connected (SIG-16)"
+        )
+        return _Failed(failed.outcome, detail, failed.error_code)
 
     # -- steps ---------------------------------------------------------
 

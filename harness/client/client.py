@@ -36,7 +36,10 @@ from harness.signaling.messages import Mode
 from harness.target.model import HostPort, Target
 
 DEFAULT_DEADLINE_S = 5.0
-"""A call not connected after this long fails (STUN-32); at least the signaling timeout + 1 s."""
+"""A call not connected after this long fails (STUN-32)."""
+DEADLINE_MARGIN_S = 1.0
+"""SIG-15: the deadline is at least the target's signaling timeout plus this, so the
+gateway's own ``timeout`` error reaches the client before the deadline does."""
 
 
 class UllcClient:
@@ -58,9 +61,7 @@ class UllcClient:
         """SIG-5: reuse the previous DNS answer while its TTL lasts, as a real client does."""
         self._dns_cache: tuple[str, float] | None = None
         self.pacing_s = (pacing_ms if pacing_ms is not None else target.limits.pacing_ms) / 1000.0
-        self.deadline_s = deadline_s or max(
-            DEFAULT_DEADLINE_S, target.limits.signaling_timeout_ms / 1000.0 + 1.0
-        )
+        self.deadline_s = deadline_s or call_deadline_s(target)
         self.bind_ip = target.client.bind_ip
         self._edge_override = edge
         self._id = secrets.token_hex(4)
@@ -217,13 +218,18 @@ class UllcClient:
             self._dns_cache = (answer.address, now + answer.ttl)
             return (answer.address, endpoints.global_port)
         if endpoints.edges:
-            # Without DNS the first listed edge is "the nearest": the file's author
+            # TGT-10: without DNS the first listed edge is "the nearest": the file's author
             # lists the edge of the client's region first.
             return await _numeric(endpoints.edges[0])
         raise DnsFailedError(
             f"target {self.target.name} names no way to reach an edge",
             hint="give [endpoints].dns + global_endpoint or [endpoints].edges (TGT-1)",
         )
+
+
+def call_deadline_s(target: Target) -> float:
+    """SIG-15: one deadline per call, never shorter than the signaling timeout + margin."""
+    return max(DEFAULT_DEADLINE_S, target.limits.signaling_timeout_ms / 1000.0 + DEADLINE_MARGIN_S)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,11 @@ One concept a module:
   overlap a fault window that explains it, none may fail outside one.
 - :mod:`~harness.conformance.stun_server`: a plain STUN server from the OS packages
   (coturn's ``turnserver``), for the STUN-only target of TGT-5.
+- :mod:`~harness.conformance.stun_peers`: real responders for STUN-only targets (coturn,
+  stund, an aioice agent via :mod:`~harness.conformance.aioice_responder`, a libnice
+  ICE-lite agent built from ``nice_lite.c``), each with its profile and target file.
+- :mod:`~harness.conformance.stun_probes`: the requests sent to them (golden captures,
+  STUN-only rows); :mod:`harness.protocol.stun_outcome` says what each calls for.
 
 Example::
 

@@ -14,76 +14,23 @@ writes (``applied``/``removed`` events on ``time.monotonic``, the clock calls us
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from harness.client.result import CallOutcome, CallResult
-from harness.faults.log import FaultAction, FaultLog
+from harness.faults.log import FaultLog, FaultWindow
+from harness.faults.vocabulary import KINDS
 
-_TIMEOUTS = frozenset(
-    {CallOutcome.MEDIA_TIMEOUT, CallOutcome.SIGNALING_TIMEOUT, CallOutcome.SIGNALING_ERROR}
-)
 EXPLAINS: Mapping[str, frozenset[CallOutcome]] = {
-    # Delay can push any step past its deadline, DNS included.
-    "latency": _TIMEOUTS | {CallOutcome.DNS_FAILED},
-    "rtt": _TIMEOUTS | {CallOutcome.DNS_FAILED},
-    "jitter": _TIMEOUTS | {CallOutcome.DNS_FAILED},
-    "bandwidth": _TIMEOUTS | {CallOutcome.DNS_FAILED},
-    # Loss exists on UDP links only: checks and DNS queries.
-    "loss": frozenset({CallOutcome.MEDIA_TIMEOUT, CallOutcome.DNS_FAILED}),
-    "bursty_loss": frozenset({CallOutcome.MEDIA_TIMEOUT, CallOutcome.DNS_FAILED}),
-    # Cuts and outages may also drop the gateway connection.
-    "partition": _TIMEOUTS | {CallOutcome.DNS_FAILED, CallOutcome.GATEWAY_CLOSED},
-    "reset": _TIMEOUTS | {CallOutcome.GATEWAY_CLOSED},
-    "pause": _TIMEOUTS | {CallOutcome.DNS_FAILED, CallOutcome.GATEWAY_CLOSED},
-    "kill": _TIMEOUTS | {CallOutcome.DNS_FAILED, CallOutcome.GATEWAY_CLOSED},
-    # A divergent map is repaired by fallback (FB-2); it explains only a slow DC.
-    "latency_map": _TIMEOUTS,
+    kind.value: spec.explains for kind, spec in KINDS.items()
 }
-"""Fault kind (``FaultEvent.what``) -> outcomes it can explain. PROTOCOL_ERROR and
-SOCKET_ERROR are in none: no fault excuses a message the protocol forbids."""
-
-
-@dataclass(frozen=True)
-class FaultWindow:
-    what: str
-    where: str
-    start: float
-    end: float | None
-    """None: still active when the log was read."""
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    def overlaps(self, start: float, end: float, grace_s: float = 0.0) -> bool:
-        stop = float("inf") if self.end is None else self.end + grace_s
-        return start <= stop and end >= self.start
-
-    def describe(self) -> str:
-        until = "end of run" if self.end is None else f"{self.end:.3f}"
-        return f"{self.what} on {self.where} {dict(self.params)} [{self.start:.3f}, {until}]"
+"""Fault kind (``FaultEvent.what``) -> outcomes it can explain, from the one kind table
+(:data:`harness.faults.vocabulary.KINDS`)."""
 
 
 def fault_windows(log: FaultLog) -> list[FaultWindow]:
-    """Pair each ``applied`` with the next ``removed`` of the same fault (kind, place, params)."""
-    open_: dict[tuple[str, str, str], list[tuple[float, dict[str, object]]]] = {}
-    windows: list[FaultWindow] = []
-    for event in log.events:
-        key = (event.what, event.where, json.dumps(event.params, sort_keys=True, default=str))
-        if event.action is FaultAction.APPLIED:
-            open_.setdefault(key, []).append((event.t, dict(event.params)))
-        elif open_.get(key):
-            start, params = open_[key].pop(0)
-            windows.append(FaultWindow(event.what, event.where, start, event.t, params))
-        elif event.what in ("kill", "latency_map"):
-            # Undo events of these carry other params than their apply: match by place.
-            for other in list(open_):
-                if other[0] == event.what and other[1] == event.where and open_[other]:
-                    start, params = open_[other].pop(0)
-                    windows.append(FaultWindow(event.what, event.where, start, event.t, params))
-                    break
-    for (what, where, _), starts in open_.items():
-        windows.extend(FaultWindow(what, where, start, None, params) for start, params in starts)
-    return sorted(windows, key=lambda w: w.start)
+    """The log's windows (:meth:`FaultLog.windows`, the only pairing)."""
+    return log.windows()
 
 
 def call_span(result: CallResult) -> tuple[float, float]:
@@ -213,3 +160,25 @@ def p95_counting_failures(results: Sequence[CallResult]) -> float:
         return float("inf")
     rank = max(1, -(-95 * len(latencies) // 100))
     return latencies[rank - 1]
+
+
+Accountant = Callable[..., Accounting]
+"""What the chaos suite's ``accounted`` fixture is: ``accounted(results, expected_calls=n,
+grace_s=0)`` asserts :func:`assert_accounted` over the test's fault log."""
+
+
+def assert_accounted(
+    results: Sequence[CallResult],
+    log: FaultLog | None,
+    *,
+    expected_calls: int,
+    grace_s: float = 0.0,
+) -> Accounting:
+    """Every call connected or failed typed inside a fault window that explains it.
+
+    Raises AssertionError with :meth:`Accounting.explain` otherwise, so a pytest run shows
+    which call was lost and which faults were active; returns the verdict for more checks.
+    """
+    verdict = account(results, log, expected_calls=expected_calls, grace_s=grace_s)
+    assert verdict.ok, verdict.explain()
+    return verdict

@@ -27,29 +27,25 @@ from harness.protocol.ice import (
 )
 from harness.protocol.stun_attributes import AttributeType
 from harness.protocol.stun_message import Method, encode_message
+from harness.protocol.stun_outcome import Reply
+
+__all__ = [
+    "EXPECTATIONS",
+    "NEEDS_SESSION",
+    "UNKNOWN_REQUIRED_TYPE",
+    "Crafted",
+    "Expectation",
+    "Reply",
+    "Signing",
+    "Variant",
+    "corrupt_plain",
+    "craft",
+    "plain_binding",
+]
 from harness.protocol.stun_wire import MessageClass
 
 UNKNOWN_REQUIRED_TYPE = 0x7F31
 """A comprehension-required attribute type no STUN or ICE RFC assigns (RFC 8489 §18.3 range)."""
-
-
-class Reply(StrEnum):
-    """The class of what came back for one transaction."""
-
-    SUCCESS = "success"
-    E400 = "400"
-    E401 = "401"
-    E420 = "420"
-    E487 = "487"
-    OTHER_ERROR = "other error"
-    SILENCE = "silence"
-
-    @classmethod
-    def of_error(cls, code: int) -> Reply:
-        try:
-            return cls(str(code))
-        except ValueError:
-            return cls.OTHER_ERROR
 
 
 class Signing(Enum):

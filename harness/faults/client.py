@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import shutil
 import socket
@@ -21,9 +20,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from harness.errors import UsageError
@@ -32,20 +30,17 @@ from harness.faults.errors import ApiError, HopServerError
 from harness.faults.log import FaultLog
 from harness.faults.model import (
     AttributeValue,
+    Backend,
     Protocol,
     ProxyProtocolVersion,
     Stream,
     ToxicConfig,
     split_host_port,
+    split_ms,
 )
+from harness.faults.vocabulary import KINDS, Fault, FaultKind, PartitionMode
 
-if TYPE_CHECKING:
-    from harness.faults.vocabulary import Fault, PartitionMode
-
-
-class Backend(StrEnum):
-    TOXIPROXY = "toxiproxy"
-    BUILTIN = "builtin"
+__all__ = ["Backend", "FaultClient", "Link", "ToxiproxyApi", "split_ms"]
 
 
 # toxiproxy-python keeps host and port as class attributes of APIConsumer; with two
@@ -259,46 +254,34 @@ class Link:
         records: list[dict[str, Any]] = data["records"]
         return records
 
-    # -- the fault vocabulary as methods (see harness.faults.vocabulary) -----------
-    def latency(self, ms: float, **kwargs: Any) -> Fault:
-        from harness.faults import vocabulary
+    # -- the fault vocabulary as methods (the table: harness.faults.vocabulary.KINDS) ------
+    def fault(self, kind: FaultKind, *args: Any, **params: Any) -> Fault:
+        """A fault of ``kind`` on this link (checked against the kind's protocols)."""
+        return KINDS[kind].on_link(self, *args, **params)
 
-        return vocabulary.latency(self, ms, **kwargs)
+    def latency(self, ms: float, **kwargs: Any) -> Fault:
+        return self.fault(FaultKind.LATENCY, ms, **kwargs)
 
     def rtt(self, ms: float, **kwargs: Any) -> Fault:
-        from harness.faults import vocabulary
-
-        return vocabulary.rtt(self, ms, **kwargs)
+        return self.fault(FaultKind.RTT, ms, **kwargs)
 
     def jitter(self, ms: float, **kwargs: Any) -> Fault:
-        from harness.faults import vocabulary
-
-        return vocabulary.jitter(self, ms, **kwargs)
+        return self.fault(FaultKind.JITTER, ms, **kwargs)
 
     def loss(self, probability: float, **kwargs: Any) -> Fault:
-        from harness.faults import vocabulary
-
-        return vocabulary.loss(self, probability, **kwargs)
+        return self.fault(FaultKind.LOSS, probability, **kwargs)
 
     def bursty_loss(self, p: float, r: float, **kwargs: Any) -> Fault:
-        from harness.faults import vocabulary
-
-        return vocabulary.bursty_loss(self, p, r, **kwargs)
+        return self.fault(FaultKind.BURSTY_LOSS, p, r, **kwargs)
 
     def bandwidth(self, rate_kbps: float, **kwargs: Any) -> Fault:
-        from harness.faults import vocabulary
-
-        return vocabulary.bandwidth(self, rate_kbps, **kwargs)
+        return self.fault(FaultKind.BANDWIDTH, rate_kbps, **kwargs)
 
     def partition(self, mode: PartitionMode | None = None) -> Fault:
-        from harness.faults import vocabulary
-
-        return vocabulary.partition(self, mode=mode or vocabulary.PartitionMode.BLACKHOLE)
+        return self.fault(FaultKind.PARTITION, mode=mode or PartitionMode.BLACKHOLE)
 
     def reset_peer(self, timeout_ms: float = 0, **kwargs: Any) -> Fault:
-        from harness.faults import vocabulary
-
-        return vocabulary.reset(self, timeout_ms=timeout_ms, **kwargs)
+        return self.fault(FaultKind.RESET, timeout_ms=timeout_ms, **kwargs)
 
 
 class FaultClient:
@@ -455,11 +438,3 @@ class FaultClient:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def split_ms(ms: float, integers: bool) -> tuple[float, float]:
-    """Split a round trip into (upstream, downstream) one-way delays that sum to ``ms``."""
-    if not integers:
-        return ms / 2, ms / 2
-    up = math.ceil(ms / 2)
-    return up, round(ms) - up

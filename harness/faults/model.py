@@ -6,11 +6,19 @@ Plain dataclasses and Enums. Raw dicts exist only at the HTTP boundary, in
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 AttributeValue = int | float
+
+
+class Backend(StrEnum):
+    """Which server carries a link: a real Toxiproxy, or the built-in hop engine."""
+
+    TOXIPROXY = "toxiproxy"
+    BUILTIN = "builtin"
 
 
 class Protocol(StrEnum):
@@ -85,7 +93,8 @@ class ProxyConfig:
     """One proxy (a hop on one link) as the API sees it.
 
     ``capture`` is the ring size of the optional capture (0 = off) and
-    ``flow_idle_timeout`` the seconds after which an idle UDP flow is forgotten.
+    ``flow_idle_timeout`` the seconds after which an idle UDP flow is forgotten, and
+    ``max_flows`` how many flows (one upstream socket each) a UDP proxy keeps at most.
     """
 
     name: str
@@ -96,6 +105,7 @@ class ProxyConfig:
     proxy_protocol: ProxyProtocolVersion | None = None
     capture: int = 0
     flow_idle_timeout: float = 60.0
+    max_flows: int = 4096
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -109,6 +119,7 @@ class ProxyConfig:
         if self.protocol is Protocol.UDP:
             data["proxy_protocol"] = self.proxy_protocol.value if self.proxy_protocol else None
             data["flow_idle_timeout"] = self.flow_idle_timeout
+            data["max_flows"] = self.max_flows
         return data
 
 
@@ -130,3 +141,11 @@ def join_host_port(host: str, port: int) -> str:
     if ":" in host:
         return f"[{host}]:{port}"
     return f"{host}:{port}"
+
+
+def split_ms(ms: float, integers: bool) -> tuple[float, float]:
+    """Split a round trip into (upstream, downstream) one-way delays that sum to ``ms``."""
+    if not integers:
+        return ms / 2, ms / 2
+    up = math.ceil(ms / 2)
+    return up, round(ms) - up

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import struct
+from collections.abc import Container
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -145,11 +146,32 @@ def client_address_v2(datagram: bytes) -> tuple[Address | None, bytes]:
     return (header.src if header is not None else None), payload
 
 
-def original_sender(datagram: bytes, source: Address) -> tuple[Address, bytes]:
+class UntrustedProxyHeaderError(ProtocolError):
+    """A PROXY v2 header from a sender that is not one of the receiver's relays.
+
+    Anyone who can reach a port that honours the header can claim any client
+    address with it, so a receiver names the relays it believes (by source IP).
+    """
+
+
+def original_sender(
+    datagram: bytes, source: Address, trusted: Container[str] | None = None
+) -> tuple[Address, bytes]:
     """Who really sent ``datagram`` and its payload: the v2 header's client address when a
-    relay prepended one, else ``source``. Raises ProtocolError as :func:`decode_v2` does."""
+    relay prepended one, else ``source``. Raises ProtocolError as :func:`decode_v2` does.
+
+    With ``trusted`` (the relays' source IPs), a header naming a client from any other
+    sender raises :class:`UntrustedProxyHeaderError`: the datagram must be dropped.
+    """
     client, payload = client_address_v2(datagram)
-    return (client if client is not None else source), payload
+    if client is None:
+        return source, payload
+    if trusted is not None and source[0] not in trusted:
+        raise UntrustedProxyHeaderError(
+            f"PROXY v2 header from {source[0]}, which is not a relay of this receiver",
+            hint="only the stack's own hops and edges may name a client address",
+        )
+    return client, payload
 
 
 def decode_v2(datagram: bytes) -> tuple[ProxyHeader | None, bytes]:

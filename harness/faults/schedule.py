@@ -11,32 +11,15 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from harness.errors import UsageError
-from harness.faults import vocabulary
 from harness.faults.client import FaultClient
-from harness.faults.model import Stream
 from harness.faults.process import ProcessControl
 from harness.faults.seeding import derive_rng
-from harness.faults.vocabulary import Fault, PartitionMode
+from harness.faults.vocabulary import KINDS, Fault, FaultKind, Target
 
-
-class FaultKind(StrEnum):
-    LATENCY = "latency"
-    RTT = "rtt"
-    JITTER = "jitter"
-    LOSS = "loss"
-    BURSTY_LOSS = "bursty_loss"
-    BANDWIDTH = "bandwidth"
-    PARTITION = "partition"
-    RESET = "reset"
-    KILL = "kill"
-    PAUSE = "pause"
-
-
-PROCESS_KINDS = frozenset({FaultKind.KILL, FaultKind.PAUSE})
+__all__ = ["FaultKind", "FaultSpec", "Schedule", "ScheduleRun", "Step"]
 
 
 @dataclass(frozen=True)
@@ -48,34 +31,21 @@ class FaultSpec:
     params: dict[str, Any] = field(default_factory=dict)
 
     def build(self, client: FaultClient | None, processes: ProcessControl | None = None) -> Fault:
-        p = dict(self.params)
-        if self.kind in PROCESS_KINDS:
+        """The fault this step switches, built through the kind table."""
+        spec = KINDS[self.kind]
+        if spec.target is Target.PROCESS:
             if processes is None:
                 raise UsageError(f"{self.kind} of {self.target!r} needs a ProcessControl")
             log = client.log if client is not None else None
-            if self.kind is FaultKind.KILL:
-                return vocabulary.kill(processes, self.target, log)
-            return vocabulary.pause(processes, self.target, log)
+            return spec.on_process(processes, self.target, log)
+        if spec.target is not Target.LINK:
+            raise UsageError(
+                f"{self.kind} cannot be scheduled",
+                hint="latency maps change through the ullc_faults fixture (route_all, diverge)",
+            )
         if client is None:
             raise UsageError(f"{self.kind} on {self.target!r} needs a FaultClient")
-        link = client.link(self.target)
-        if "stream" in p:
-            p["stream"] = Stream(p["stream"])
-        if self.kind is FaultKind.LATENCY:
-            return vocabulary.latency(link, **p)
-        if self.kind is FaultKind.RTT:
-            return vocabulary.rtt(link, **p)
-        if self.kind is FaultKind.JITTER:
-            return vocabulary.jitter(link, **p)
-        if self.kind is FaultKind.LOSS:
-            return vocabulary.loss(link, **p)
-        if self.kind is FaultKind.BURSTY_LOSS:
-            return vocabulary.bursty_loss(link, **p)
-        if self.kind is FaultKind.BANDWIDTH:
-            return vocabulary.bandwidth(link, **p)
-        if self.kind is FaultKind.PARTITION:
-            return vocabulary.partition(link, mode=PartitionMode(p.get("mode", "blackhole")))
-        return vocabulary.reset(link, **p)
+        return spec.on_link(client.link(self.target), **self.params)
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "target": self.target, "params": dict(self.params)}
@@ -198,7 +168,7 @@ class Schedule:
                 await asyncio.to_thread(fault.apply if is_apply else fault.remove)
         finally:
             for fault in faults:
-                if fault.active and fault.what != "kill":
+                if fault.active and fault.what is not FaultKind.KILL:
                     await asyncio.to_thread(fault.remove)
 
 
@@ -227,7 +197,7 @@ class ScheduleRun:
         # Steps without an end stay applied until stop().
         self._stop.wait()
         for fault in self.faults:
-            if fault.active and fault.what != "kill":
+            if fault.active and fault.what is not FaultKind.KILL:
                 try:
                     fault.remove()
                 except Exception as error:

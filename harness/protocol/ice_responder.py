@@ -17,7 +17,7 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from .errors import AttributeValueError
@@ -51,6 +51,8 @@ PasswordLookup = Callable[[str], str | None]
 BINDING_REQUEST = encode_type(Method.BINDING, MessageClass.REQUEST)
 _FINGERPRINT_TLV = struct.pack("!HH", AttributeType.FINGERPRINT, 4)
 _INTEGRITY_TYPES = (AttributeType.MESSAGE_INTEGRITY, AttributeType.MESSAGE_INTEGRITY_SHA256)
+_AFTER_INTEGRITY = (*_INTEGRITY_TYPES, AttributeType.FINGERPRINT)
+"""What may follow MESSAGE-INTEGRITY and still count (STUN-7)."""
 
 
 class Outcome(Enum):
@@ -203,13 +205,29 @@ def ingress_ufrag(datagram: bytes) -> str | None:
 
 
 def _decode(wire: WireScan) -> StunMessage:
-    # parse_message() minus its own scan(): decide() has scanned already and found
-    # no framing problem, so only the attribute values remain to be decoded.
-    assert wire.transaction_id is not None
+    """The request's attributes that count, decoded (STUN-43).
+
+    parse_message() minus its own scan(): decide() has scanned already and found
+    no framing problem, so only the attribute values remain to be decoded. What
+    follows the first integrity attribute, other than MESSAGE-INTEGRITY-SHA256 and
+    FINGERPRINT, is ignored (RFC 8489 §14.5, STUN-7): it is left out undecoded, so
+    a malformed value there is no reason for a 400.
+    """
+    transaction_id = wire.transaction_id
+    assert transaction_id is not None
+    counted = []
+    signed = False
+    for raw in wire.attributes:
+        if signed and raw.type not in _AFTER_INTEGRITY:
+            continue
+        signed = signed or raw.type in _INTEGRITY_TYPES
+        counted.append(raw)
+    if len(counted) < len(wire.attributes):
+        wire = replace(wire, attributes=tuple(counted))
     return StunMessage(
         Method.BINDING,
         MessageClass.REQUEST,
-        wire.transaction_id,
+        transaction_id,
         decode_attributes(wire),
         wire.data,
     )

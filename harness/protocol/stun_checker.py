@@ -22,6 +22,7 @@ from .stun_attributes import (
     TransportAddress,
     attribute_name,
     comprehension_required,
+    decode_address,
     decode_value,
 )
 from .stun_integrity import (
@@ -32,21 +33,40 @@ from .stun_integrity import (
     short_term_key,
 )
 from .stun_message import Method, StunMessage
-from .stun_wire import MessageClass, ProblemKind, WireScan, decode_type, scan
+from .stun_wire import MAGIC_COOKIE, MessageClass, ProblemKind, WireScan, decode_type, scan
 from .violations import Violation
 
 
 class Profile(Enum):
     """Which rule set applies.
 
-    ``ULLC`` (the default) is specs/stun.md in full. ``RFC`` keeps only what
-    RFC 8489 and RFC 8445 require of any STUN/ICE agent, dropping the ULLC
-    choices (controlling client only, short-term credentials only, FINGERPRINT
-    and MESSAGE-INTEGRITY on every message); the RFC 5769 vectors need it.
+    ``ULLC`` (the default) is specs/stun.md in full. ``RFC8489`` keeps only what
+    RFC 8489 requires of any STUN agent, dropping the ULLC choices (controlling
+    client only, short-term credentials only, FINGERPRINT and MESSAGE-INTEGRITY on
+    every message); the RFC 5769 vectors need it, and it takes RFC 3489 peers as
+    RFC 8489 §11 (RFC 5389 §12) does. ``ICE`` is an RFC 8445 agent answering checks:
+    RFC 8489 plus required short-term credentials and FINGERPRINT. ``CLASSIC`` is an
+    RFC 3489 server: no magic cookie, MAPPED-ADDRESS, the 3489 attribute set.
+    ``rfc`` (the old name) still selects ``RFC8489``.
     """
 
     ULLC = "ullc"
-    RFC = "rfc"
+    RFC8489 = "rfc8489"
+    ICE = "ice"
+    CLASSIC = "classic"
+    RFC = "rfc8489"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Profile | None:
+        return cls.RFC8489 if value == "rfc" else None
+
+
+CLASSIC_TYPES = frozenset(range(0x0001, 0x000C))
+"""RFC 3489 §11.2: MAPPED-ADDRESS (0x0001) .. REFLECTED-FROM (0x000B)."""
+LEGACY_TYPES = frozenset({0x0002, 0x0003, 0x0004, 0x0005, 0x0007, 0x000B})
+"""RFC 3489 attributes RFC 8489 §18.3.1 retired (RESPONSE-ADDRESS, CHANGE-REQUEST,
+SOURCE-ADDRESS, CHANGED-ADDRESS, PASSWORD, REFLECTED-FROM): legal from an RFC 3489
+server, and a client ignores them (RFC 5389 §12.1), so no STUN-14 outside ULLC."""
 
 
 @dataclass(frozen=True)
@@ -157,10 +177,17 @@ def check_stun(
     wire = scan(data)
     out: list[Violation] = []
     notes: list[str] = []
+    request_wire = _as_request(request)
+    classic = _classic_exchange(wire, request_wire, profile)
     for problem in wire.problems:
+        if classic and problem.kind is ProblemKind.BAD_COOKIE:
+            # RFC 5389 §12.2 / RFC 8489 §11: the answer to an RFC 3489 request copies
+            # its cookie field; _echo checks that it does.
+            notes.append("RFC 3489 exchange: the cookie field is part of the transaction ID")
+            continue
         out.append(Violation.of(_FRAMING_IDS[problem.kind], problem.detail, offset=problem.offset))
     if wire.message_type is None or wire.transaction_id is None:
-        return CheckReport(data, None, None, None, None, (), tuple(out), ())
+        return CheckReport(data, None, None, None, None, (), tuple(out), tuple(notes))
 
     method, message_class = decode_type(wire.message_type)
     tx = wire.transaction_id
@@ -180,7 +207,8 @@ def check_stun(
             )
             continue
         attrs.append(DecodedAttribute(raw.type, name, raw.offset, len(raw.value), value))
-        if comprehension_required(raw.type) and raw.type not in KNOWN_TYPES:
+        legacy = profile is not Profile.ULLC and raw.type in LEGACY_TYPES
+        if comprehension_required(raw.type) and raw.type not in KNOWN_TYPES and not legacy:
             out.append(
                 Violation.of(
                     "STUN-14",
@@ -202,9 +230,9 @@ def check_stun(
     elif hmac_key is not None:
         notes.append(f"MESSAGE-INTEGRITY checked with the {key_source}")
 
-    out.extend(_echo(method, message_class, tx, _as_request(request)))
-    out.extend(_mapped_address(message_class, attrs, observed))
-    out.extend(_profile_rules(method, message_class, attrs, _as_request(request), profile))
+    out.extend(_echo(method, message_class, wire, request_wire))
+    out.extend(_mapped_address(attrs, wire, observed, request_wire, classic))
+    out.extend(_profile_rules(method, message_class, attrs, request_wire, profile, classic))
     return CheckReport(
         data, wire.message_type, method, message_class, tx, tuple(attrs), tuple(out), tuple(notes)
     )
@@ -285,8 +313,19 @@ def _integrity(
                 )
 
 
+def _classic_exchange(wire: WireScan, request: WireScan | None, profile: Profile) -> bool:
+    """An RFC 3489 exchange: the request (or, without one, the message) has no magic
+    cookie and the profile takes classic peers (all but ULLC, STUN-2)."""
+    if profile is Profile.ULLC:
+        return False
+    if profile is Profile.CLASSIC:
+        return True
+    probe = request if request is not None else wire
+    return probe.cookie is not None and probe.cookie != MAGIC_COOKIE
+
+
 def _echo(
-    method: int, message_class: MessageClass, tx: bytes, request: WireScan | None
+    method: int, message_class: MessageClass, wire: WireScan, request: WireScan | None
 ) -> Iterator[Violation]:
     if request is None:
         return
@@ -294,10 +333,25 @@ def _echo(
         yield Violation.of(
             "STUN-5", f"a response was expected, this is a {message_class.name.lower()}", offset=0
         )
-    if request.transaction_id is not None and request.transaction_id != tx:
+    # The whole 16 bytes after the length: the cookie (RFC 8489 §5; an RFC 3489
+    # server echoes the field as part of its 128-bit ID, RFC 3489 §11.1) and all 12
+    # transaction-ID bytes (RFC 8489 §6.3.1.1).
+    if request.cookie is not None and wire.cookie is not None and request.cookie != wire.cookie:
+        yield Violation(
+            "STUN-5",
+            "RFC 8489 §11 (RFC 5389 §12.2), RFC 3489 §11.1"
+            if request.cookie != MAGIC_COOKIE
+            else "RFC 8489 §5, §6.3.1.1",
+            f"cookie field {wire.cookie:#010x} does not echo the request's {request.cookie:#010x}",
+            offset=4,
+        )
+    tx = wire.transaction_id
+    if request.transaction_id is not None and tx is not None and request.transaction_id != tx:
+        differ = [i for i in range(12) if request.transaction_id[i] != tx[i]]
         yield Violation.of(
             "STUN-5",
-            f"transaction ID {tx.hex()} does not echo the request's {request.transaction_id.hex()}",
+            f"transaction ID {tx.hex()} does not echo the request's "
+            f"{request.transaction_id.hex()} (bytes {', '.join(map(str, differ))} differ)",
             offset=8,
         )
     if request.method is not None and request.method != method:
@@ -308,22 +362,66 @@ def _echo(
         )
 
 
+def mapped_addresses(
+    attrs: list[DecodedAttribute] | tuple[DecodedAttribute, ...],
+    wire: WireScan,
+    request: WireScan | None,
+    classic: bool,
+) -> list[tuple[DecodedAttribute, TransportAddress]]:
+    """The addresses a response reports that its client reads.
+
+    XOR-MAPPED-ADDRESS is decoded against the request's transaction ID (what the client
+    XORs with, RFC 8489 §14.2), not the response's. An RFC 3489 answer carries
+    MAPPED-ADDRESS (RFC 5389 §12.2); its XOR-MAPPED-ADDRESS counts only when the request
+    had the magic cookie, i.e. came from an RFC 5389+ client that prefers it.
+    """
+    found: list[tuple[DecodedAttribute, TransportAddress]] = []
+    modern_request = request is None or request.cookie == MAGIC_COOKIE
+    wanted = []
+    if classic:
+        wanted.append(AttributeType.MAPPED_ADDRESS)
+    if not classic or modern_request:
+        wanted.append(AttributeType.XOR_MAPPED_ADDRESS)
+    for attr_type in wanted:
+        attr = _first(list(attrs), attr_type)
+        if attr is None or attr.error is not None or not isinstance(attr.value, TransportAddress):
+            continue
+        if attr_type == AttributeType.MAPPED_ADDRESS or request is None:
+            found.append((attr, attr.value))
+            continue
+        if request.transaction_id is None:
+            continue
+        raw = next(r.value for r in wire.attributes if r.offset == attr.offset)
+        try:
+            value = decode_address(raw, xor_with=request.transaction_id, name=attr.name)
+        except AttributeValueError:
+            continue
+        found.append((attr, value))
+    return found
+
+
 def _mapped_address(
-    message_class: MessageClass, attrs: list[DecodedAttribute], observed: tuple[str, int] | None
+    attrs: list[DecodedAttribute],
+    wire: WireScan,
+    observed: tuple[str, int] | None,
+    request: WireScan | None,
+    classic: bool,
 ) -> Iterator[Violation]:
-    xma = _first(attrs, AttributeType.XOR_MAPPED_ADDRESS)
-    if observed is None or xma is None or not isinstance(xma.value, TransportAddress):
+    if observed is None:
         return
     want = (ipaddress.ip_address(observed[0]), observed[1])
-    got = (ipaddress.ip_address(xma.value.host), xma.value.port)
-    if want != got:
-        yield Violation.of(
-            "STUN-13",
-            f"XOR-MAPPED-ADDRESS is {xma.value}, the client was seen at "
-            f"{observed[0]}:{observed[1]}",
-            offset=xma.offset,
-            attribute=xma.name,
-        )
+    for attr, value in mapped_addresses(attrs, wire, request, classic):
+        got = (ipaddress.ip_address(value.host), value.port)
+        if want != got:
+            xor = attr.type == AttributeType.XOR_MAPPED_ADDRESS and request is not None
+            against = " (XOR taken against the request's transaction ID)" if xor else ""
+            yield Violation.of(
+                "STUN-13",
+                f"{attr.name} is {value}{against}, the client was seen at "
+                f"{observed[0]}:{observed[1]}",
+                offset=attr.offset,
+                attribute=attr.name,
+            )
 
 
 def is_ice_check(method: int, message_class: MessageClass, attrs: list[DecodedAttribute]) -> bool:
@@ -347,9 +445,33 @@ def _profile_rules(
     attrs: list[DecodedAttribute],
     request: WireScan | None,
     profile: Profile,
+    classic: bool = False,
 ) -> Iterator[Violation]:
     ullc = profile is Profile.ULLC
     types = [a.type for a in attrs]
+    if classic:
+        # RFC 3489 §11.2.1 / RFC 5389 §12.2: the classic answer carries MAPPED-ADDRESS;
+        # none of RFC 8489's FINGERPRINT or ICE rules apply to a 3489 peer.
+        if message_class is MessageClass.SUCCESS and AttributeType.MAPPED_ADDRESS not in types:
+            yield Violation(
+                "STUN-48",
+                "RFC 3489 §11.2.1, RFC 5389 §12.2",
+                "answer to an RFC 3489 Binding request without MAPPED-ADDRESS",
+                attribute="MAPPED-ADDRESS",
+            )
+        return
+    ice_answer = (
+        profile is Profile.ICE
+        and request is not None
+        and message_class in (MessageClass.SUCCESS, MessageClass.ERROR)
+    )
+    if ice_answer and FP not in types:
+        yield Violation(
+            "STUN-8",
+            "RFC 8445 §7.3",
+            "an ICE agent's response to a check carries FINGERPRINT; this one does not",
+            attribute="FINGERPRINT",
+        )
     if ullc and method != Method.BINDING:
         yield Violation.of("STUN-20", f"method {method:#05x} is not Binding", offset=0)
     if ullc:

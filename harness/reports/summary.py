@@ -1,5 +1,8 @@
 """The per-suite table printed at the end of every pytest run with the plugin active.
 
+``ullc-harness run`` prints no table of its own: it is this one, and its ``summary.json``
+is :meth:`RunSummary.records` of the same object.
+
 Tests report compact :class:`CallSample` rows (they travel from xdist workers
 to the controller inside the test report, so they are plain JSON); the table
 aggregates them per suite through :class:`~harness.client.stats.CallStats`,
@@ -8,8 +11,10 @@ so its numbers are the same nearest-rank percentiles as everywhere else.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from harness.client.result import CallOutcome, CallResult
@@ -52,12 +57,29 @@ class CallSample:
         )
 
 
+class TestOutcome(StrEnum):
+    """What one test came to over its phases (a failed teardown fails a passed test)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @classmethod
+    def combine(cls, so_far: TestOutcome | None, phase: TestOutcome) -> TestOutcome:
+        if TestOutcome.FAILED in (so_far, phase):
+            return TestOutcome.FAILED
+        if TestOutcome.SKIPPED in (so_far, phase):
+            return TestOutcome.SKIPPED
+        return TestOutcome.PASSED
+
+
 @dataclass
 class SuiteRow:
     suite: str
     budget_ms: float
     samples: list[CallSample] = field(default_factory=list)
     tests: int = 0
+    outcomes: Counter[TestOutcome] = field(default_factory=Counter)
 
     @property
     def stats(self) -> CallStats:
@@ -78,16 +100,48 @@ class RunSummary:
 
     rows: dict[str, SuiteRow] = field(default_factory=dict)
 
-    def add(self, suite: str, samples: Iterable[CallSample], budget_ms: float | None) -> None:
+    def add(
+        self,
+        suite: str,
+        samples: Iterable[CallSample],
+        budget_ms: float | None,
+        outcome: TestOutcome | None = None,
+    ) -> None:
         row = self.rows.setdefault(suite, SuiteRow(suite, budget_ms or DEFAULT_BUDGET_MS))
         if budget_ms is not None:
             row.budget_ms = budget_ms
         row.samples.extend(samples)
         row.tests += 1
+        if outcome is not None:
+            row.outcomes[outcome] += 1
+
+    def records(self) -> list[dict[str, Any]]:
+        """The table as data (``summary.json``), one dict a suite."""
+        found = []
+        for name in sorted(self.rows):
+            row = self.rows[name]
+            stats = row.stats
+            found.append(
+                {
+                    "suite": name,
+                    "tests": row.tests,
+                    **{outcome.value: row.outcomes[outcome] for outcome in TestOutcome},
+                    "calls": stats.calls,
+                    "connected": stats.connected,
+                    "p50_ms": _rounded(stats.p50_ms),
+                    "p95_ms": _rounded(stats.p95_ms),
+                    "p99_ms": _rounded(stats.p99_ms),
+                    "fallbacks": stats.fallbacks,
+                    "hit_rate": stats.hit_rate,
+                    "budget_ms": row.budget_ms,
+                    "verdict": row.verdict,
+                }
+            )
+        return found
 
     def table(self) -> str:
-        headers: tuple[str, ...] = ("suite", "tests", "calls", "connected", "p50", "p95", "p99")
-        headers += ("fallbacks", "hit rate", "budget")
+        headers: tuple[str, ...] = ("suite", "tests", "passed", "failed", "skipped")
+        headers += ("calls", "connected", "p50", "p95", "p99", "fallbacks", "hit rate", "budget")
 
         def ms(value: float | None) -> str:
             return "-" if value is None else f"{value:.1f} ms"
@@ -100,6 +154,7 @@ class RunSummary:
                 (
                     name,
                     str(row.tests),
+                    *(str(row.outcomes[outcome]) for outcome in TestOutcome),
                     str(stats.calls),
                     str(stats.connected),
                     ms(stats.p50_ms),
@@ -117,13 +172,5 @@ class RunSummary:
         )
 
 
-def suite_of(nodeid: str, declared: str | None) -> str:
-    """The suite a test belongs to: what its evidence says, else ``suites/<name>/`` in its id."""
-    if declared:
-        return declared
-    parts = nodeid.split("::", 1)[0].split("/")
-    if "suites" in parts:
-        index = parts.index("suites")
-        if index + 1 < len(parts) - 1:
-            return parts[index + 1]
-    return parts[0] if len(parts) > 1 else "tests"
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

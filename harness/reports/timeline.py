@@ -20,7 +20,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from harness.client.result import CallResult, EventKind, TimelineEvent
-from harness.faults.log import FaultAction, FaultLog
+from harness.faults.log import FaultLog
 
 WIDTH = 1100
 LABEL_W = 260
@@ -57,7 +57,7 @@ class FaultSpan:
 
 
 def fault_spans(log: FaultLog | None, call_started_at: float | None) -> list[FaultSpan]:
-    """Pair each fault's ``applied`` with its ``removed`` and express both in call ms.
+    """The log's fault windows (:meth:`FaultLog.windows`, the one pairing) in call ms.
 
     A fault removed without an ``applied`` in the log was on since before the log
     began: its span starts at ``-inf``. Without ``call_started_at`` no fault can
@@ -65,20 +65,20 @@ def fault_spans(log: FaultLog | None, call_started_at: float | None) -> list[Fau
     """
     if log is None or call_started_at is None:
         return []
-    open_spans: dict[tuple[str, str], list[tuple[float, dict[str, Any]]]] = {}
-    spans: list[FaultSpan] = []
-    for event in sorted(log.events, key=lambda e: e.t):
-        t_ms = (event.t - call_started_at) * 1000.0
-        key = (event.what, event.where)
-        if event.action is FaultAction.APPLIED:
-            open_spans.setdefault(key, []).append((t_ms, event.params))
-        else:
-            started = open_spans.get(key)
-            start_ms, params = started.pop(0) if started else (-math.inf, event.params)
-            spans.append(FaultSpan(event.what, event.where, start_ms, t_ms, params))
-    for (what, where), starts in open_spans.items():
-        spans.extend(FaultSpan(what, where, t, None, params) for t, params in starts)
-    return sorted(spans, key=lambda s: s.start_ms)
+
+    def ms(t: float) -> float:
+        return (t - call_started_at) * 1000.0
+
+    return [
+        FaultSpan(
+            window.what,
+            window.where,
+            ms(window.start),
+            None if window.end is None else ms(window.end),
+            dict(window.params),
+        )
+        for window in log.windows()
+    ]
 
 
 def _nice_step(span: float, ticks: int = 10) -> float:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.stack import store_password
 from harness.stack.errors import StackStartError
 from harness.stack.local import probes
 from harness.stack.plan import Component, Plan, Role
@@ -46,7 +47,8 @@ class Prober:
         """None when ``component`` is healthy, else what it still lacks."""
         plan = self.plan
         if component.role is Role.REDIS:
-            return probes.redis_ping(plan.dcs[component.group].redis)
+            password = store_password.read(self.run_dir)
+            return probes.redis_ping(plan.dcs[component.group].redis, password)
         if not (self.run_dir / "ready" / component.name).exists():
             return "its ready marker (it has not bound its sockets yet)"
         if component.role is Role.HOP:

@@ -18,6 +18,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from harness.stack import store_password
 from harness.stack.runtime import ComponentContext
 
 KV_POOL_WAIT_S = 1.0
@@ -40,6 +41,7 @@ def session_store(
     pool = aioredis.BlockingConnectionPool(
         host=host,
         port=port,
+        password=store_password.read(ctx.run_dir),
         max_connections=connections,
         timeout=KV_POOL_WAIT_S,
         socket_connect_timeout=KV_CONNECT_TIMEOUT_S,

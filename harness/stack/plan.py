@@ -317,6 +317,26 @@ class Plan:
                 return edge
         return None
 
+    def proxy_header_senders(self, component: Component) -> frozenset[str]:
+        """The source IPs whose PROXY v2 headers ``component`` believes: its own relays.
+
+        The client-edge (and client-dns) hops for an edge (the DNS responder); the
+        edge-DC hops of its DC and the edges themselves (without hops) for an ingress;
+        the DC's ingress for a bot. Hops send from their listen address (TOPO-8).
+        Anyone else on the box could name any client address with a header.
+        """
+        if component.role is Role.EDGE:
+            return frozenset({self.edges[component.name].public_ip})
+        if component.role is Role.DNS:
+            return frozenset({self.link("client-dns").listen[0]})
+        if component.role is Role.INGRESS:
+            dc = component.group
+            hops = {self.link(f"edge-dc.{edge}.{dc}").listen[0] for edge in self.edges}
+            return frozenset(hops | {edge.bind_ip for edge in self.edges.values()})
+        if component.role is Role.BOT:
+            return frozenset({self.dcs[component.group].ingress[0]})
+        return frozenset()
+
     def client_ip(self, region: str | None = None, host: int = 10) -> str:
         """An address a client of ``region`` binds to (TOPO-1 client subnet)."""
         index = [r.name for r in self.topology.regions].index(region or self.topology.client_region)

@@ -20,7 +20,7 @@ from harness.stack.maps import write_maps
 from harness.stack.plan import Plan
 from harness.stack.topology import DEFAULT_NETWORK, LOOPBACK
 
-SUBDIRS = ("pids", "logs", "ready", "exited", "maps", "redis")
+SUBDIRS = ("pids", "logs", "ready", "exited", "killed", "maps", "redis")
 
 
 def prepare_run_dir(

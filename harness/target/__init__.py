@@ -16,6 +16,7 @@ from harness.target.model import (
     HostPort,
     Limits,
     ReferenceInfo,
+    StunSettings,
     Target,
 )
 from harness.target.writer import target_to_dict, target_to_toml, write_target
@@ -29,6 +30,7 @@ __all__ = [
     "HostPort",
     "Limits",
     "ReferenceInfo",
+    "StunSettings",
     "Target",
     "TargetFileError",
     "load_target",

@@ -11,10 +11,12 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from harness.errors import UsageError
 from harness.signaling.messages import Mode
 from harness.target.errors import TargetFileError
 from harness.target.model import (
     DEFAULT_STUN_PORT,
+    STUN_PROFILES,
     Capabilities,
     ClientSettings,
     ControlUrls,
@@ -22,6 +24,7 @@ from harness.target.model import (
     HostPort,
     Limits,
     ReferenceInfo,
+    StunSettings,
     Target,
 )
 
@@ -296,6 +299,8 @@ def _reference(section: _Section, base: Path) -> ReferenceInfo:
     topology = section.string("topology")
     hop_api = section.string("hop_api")
     proxies = section.string_table("proxies")
+    if proxies:
+        _check_link_names(section, proxies, None if topology is None else base / topology)
     extra: dict[str, Any] = {}
     # Permissive on purpose (TGT-6 belongs to the reference stack): unknown keys
     # are kept, and path-like ones still resolve against the file (TGT-3).
@@ -315,7 +320,134 @@ def _reference(section: _Section, base: Path) -> ReferenceInfo:
     )
 
 
-_SECTIONS = ("target", "endpoints", "control", "capabilities", "client", "limits", "reference")
+def _known_links(section: _Section, topology: Path | None) -> list[str] | None:
+    """The link names the stack has (TOPO-8): from its topology file, else from
+    ``[reference.links]``; None when neither is there to tell."""
+    if topology is not None and topology.is_file():
+        from harness.stack.plan import Plan
+        from harness.stack.topology import load_topology
+
+        try:
+            return [link.name for link in Plan(load_topology(topology)).links]
+        except (UsageError, OSError, ValueError):
+            pass  # a broken topology is its own error, reported where it is loaded
+    links = section.body.get("links")
+    if isinstance(links, dict) and links:
+        return sorted(str(name) for name in links)
+    return None
+
+
+def _check_link_names(section: _Section, proxies: dict[str, str], topology: Path | None) -> None:
+    """A link name the stack does not have is a typo: its impairment would silently go
+    nowhere. Refused, naming the links there are."""
+    from harness.stack.plan import LinkKind
+
+    known = _known_links(section, topology)
+    for name in proxies:
+        if known is not None:
+            if name in known:
+                continue
+            raise TargetFileError(
+                section.source,
+                f"{section.key('proxies')}.{name}",
+                f"unknown link {name!r} (TOPO-8); known links: {', '.join(known)}",
+            )
+        kinds = [kind.value for kind in LinkKind]
+        if name.split(".", 1)[0] not in kinds:
+            raise TargetFileError(
+                section.source,
+                f"{section.key('proxies')}.{name}",
+                f"unknown link {name!r}: a link name starts with its kind (TOPO-8), "
+                f"one of: {', '.join(kinds)}",
+            )
+
+
+def _stun(section: _Section) -> StunSettings:
+    profile = section.string("profile") or StunSettings().profile
+    if profile not in STUN_PROFILES:
+        raise section.error(
+            "profile", f"expected one of {', '.join(STUN_PROFILES)}, got {profile!r}"
+        )
+    ufrag, pwd = section.string("ufrag"), section.string("pwd")
+    client_ufrag = section.string("client_ufrag")
+    deviations = section.string_table("known_deviations")
+    section.refuse_unknown()
+    from harness.conformance.stun_probes import PROBES
+
+    for name in deviations:
+        if name not in PROBES:
+            raise section.error(
+                f"known_deviations.{name}",
+                f"no such probe (expected one of: {', '.join(PROBES)})",
+            )
+    if (ufrag is None) != (pwd is None):
+        missing = "pwd" if pwd is None else "ufrag"
+        raise section.error(
+            missing, "required with the other short-term credential (ufrag + pwd, RFC 8445 §7.2.2)"
+        )
+    for key, value, bounds in (("ufrag", ufrag, (4, 256)), ("pwd", pwd, (22, 256)),
+                               ("client_ufrag", client_ufrag, (4, 256))):  # fmt: skip
+        if value is not None and not (bounds[0] <= len(value) <= bounds[1]):
+            raise section.error(
+                key, f"expected {bounds[0]}..{bounds[1]} ice-chars (RFC 8839 §5.4), got {value!r}"
+            )
+    if profile == "ice" and ufrag is None:
+        raise section.error(
+            "ufrag",
+            'profile "ice" judges an ICE agent, which requires credentials (RFC 8445 §7.3): '
+            "give ufrag, pwd and client_ufrag",
+        )
+    if ufrag is not None and client_ufrag is None:
+        raise section.error(
+            "client_ufrag",
+            'required with ufrag/pwd: the client half of USERNAME "ufrag:client_ufrag" '
+            "(RFC 8445 §7.2.2)",
+        )
+    return StunSettings(
+        profile=profile,
+        ufrag=ufrag,
+        pwd=pwd,
+        client_ufrag=client_ufrag,
+        known_deviations=MappingProxyType(deviations),
+    )
+
+
+def _stun_only_consistency(source: Path | str, target: Target, has_stun_section: bool) -> None:
+    """TGT-5: a STUN endpoint makes a STUN-only target, and only that has ``[stun]``."""
+    stun_only = target.capabilities.stun_only
+    if target.endpoints.stun is not None and not stun_only:
+        raise TargetFileError(
+            source,
+            "endpoints.stun",
+            "a plain STUN server is a STUN-only target (TGT-5): add `stun_only = true` under "
+            "[capabilities] (and a [stun] section with profile/credentials if it is an ICE "
+            "agent), or remove `stun` to describe a ULLC implementation",
+        )
+    if stun_only and target.endpoints.stun is None:
+        raise TargetFileError(
+            source,
+            "capabilities.stun_only",
+            'a STUN-only target needs `stun = "host:port"` under [endpoints] (TGT-5)',
+        )
+    if has_stun_section and not stun_only:
+        raise TargetFileError(
+            source,
+            "[stun]",
+            "only a STUN-only target has a [stun] section: add `stun_only = true` under "
+            '[capabilities] and `stun = "host:port"` under [endpoints] (TGT-5)',
+        )
+
+
+_SECTIONS = (
+    "target",
+    "endpoints",
+    "control",
+    "capabilities",
+    "client",
+    "limits",
+    "stun",
+    "reference",
+)
 
 
 def parse_target(body: Mapping[str, Any], *, source: Path | str, base_dir: Path) -> Target:
@@ -343,9 +475,11 @@ def parse_target(body: Mapping[str, Any], *, source: Path | str, base_dir: Path)
         capabilities=_capabilities(section("capabilities")),
         client=_client(section("client")),
         limits=_limits(section("limits")),
+        stun=_stun(section("stun")) if "stun" in body else None,
         reference=_reference(section("reference"), base_dir) if "reference" in body else None,
         source=Path(source),
     )
+    _stun_only_consistency(source, target, "stun" in body)
     return target
 
 

@@ -73,8 +73,9 @@ class Capabilities:
 
     @property
     def names(self) -> frozenset[Capability]:
-        """Every capability the target has, modes included."""
-        present = {Capability(mode.value) for mode in self.modes}
+        """Every capability the target has, modes included; a STUN-only target (TGT-5)
+        has no gateway, so none of the call modes."""
+        present = set() if self.stun_only else {Capability(mode.value) for mode in self.modes}
         for capability in (
             Capability.LATENCY_MAP_CONTROL,
             Capability.OUTAGE_CONTROL,
@@ -153,6 +154,34 @@ class Limits:
     0 declares no hold (RACE-3 is a SHOULD), and the hold's own test then skips."""
 
 
+STUN_PROFILES = ("rfc8489", "ice", "classic", "ullc")
+"""Rule sets of ``[stun].profile`` (harness.protocol.stun_checker.Profile)."""
+
+
+@dataclass(frozen=True)
+class StunSettings:
+    """The ``[stun]`` section of a STUN-only target (TGT-5): how its responder is judged.
+
+    ``ufrag``/``pwd`` are the responder's short-term credentials (an ICE agent's or an
+    ICE-lite responder's ice-ufrag and ice-pwd, RFC 8445 §7.2.2), ``client_ufrag`` the
+    client-side ufrag it expects after the colon of USERNAME. With them the suite
+    signs its checks; without them only plain STUN rows run.
+    """
+
+    profile: str = "rfc8489"
+    ufrag: str | None = None
+    pwd: str | None = None
+    client_ufrag: str | None = None
+    known_deviations: Mapping[str, str] = field(default_factory=_empty_mapping)
+    """Probe name (harness.conformance.stun_probes) -> why the responder is known to
+    answer it otherwise: that row skips with the reason while the deviation is observed,
+    and fails once it is not (so the declaration cannot outlive the bug)."""
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.ufrag is not None and self.pwd is not None
+
+
 @dataclass(frozen=True)
 class ReferenceInfo:
     """The ``[reference]`` section the reference stack writes about itself (TGT-6).
@@ -180,6 +209,8 @@ class Target:
     capabilities: Capabilities = field(default_factory=Capabilities)
     client: ClientSettings = field(default_factory=ClientSettings)
     limits: Limits = field(default_factory=Limits)
+    stun: StunSettings | None = None
+    """The ``[stun]`` section (TGT-5); None when the file has none."""
     reference: ReferenceInfo | None = None
     source: Path | None = field(default=None, compare=False)
     """The file this target was loaded from, if any (for messages only)."""

@@ -70,6 +70,15 @@ def target_to_dict(target: Target) -> dict[str, Any]:
         "pacing_ms": limits.pacing_ms,
         "hold_ms": limits.hold_ms,
     }
+    if target.stun is not None:
+        stun: dict[str, Any] = {"profile": target.stun.profile}
+        for key in ("ufrag", "pwd", "client_ufrag"):
+            value = getattr(target.stun, key)
+            if value is not None:
+                stun[key] = value
+        if target.stun.known_deviations:
+            stun["known_deviations"] = dict(target.stun.known_deviations)
+        body["stun"] = stun
     if target.reference is not None:
         reference: dict[str, Any] = {}
         if target.reference.backend is not None:

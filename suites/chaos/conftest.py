@@ -3,21 +3,20 @@
 Bounds come from the topology through :class:`harness.conformance.bounds.World`, never
 from numbers written here; the accounting is :func:`harness.conformance.accounting.account`
 over the test's fault log (``ullc_evidence.fault_log``, written by ``ullc_faults``).
+Test modules import the types from :mod:`harness.testing`, never from this file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pytest
 
 from harness.client.result import CallResult
-from harness.conformance.accounting import Accounting, account
+from harness.conformance.accounting import Accountant, Accounting, assert_accounted
 from harness.conformance.bounds import World
 from harness.evidence import Evidence
 from harness.fixtures.target_session import RunningTarget
-
-Accountant = Callable[..., Accounting]
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +39,8 @@ def accounted(ullc_evidence: Evidence) -> Accountant:
     def check(
         results: Sequence[CallResult], *, expected_calls: int, grace_s: float = 0.0
     ) -> Accounting:
-        verdict = account(
+        return assert_accounted(
             results, ullc_evidence.fault_log, expected_calls=expected_calls, grace_s=grace_s
         )
-        assert verdict.ok, verdict.explain()
-        return verdict
 
     return check

@@ -15,7 +15,7 @@ from harness.conformance.accounting import latencies_counting_failures, p95_coun
 from harness.conformance.bounds import SLACK_MS, World
 from harness.fixtures.calls import CallRunner
 from harness.fixtures.faults import Faults
-from suites.chaos.conftest import Accountant
+from harness.testing import Accountant
 
 pytestmark = pytest.mark.chaos
 

@@ -19,7 +19,7 @@ from harness.fixtures.calls import CallRunner
 from harness.fixtures.faults import Faults
 from harness.fixtures.target_session import RunningTarget
 from harness.signaling.messages import ErrorCode
-from suites.chaos.conftest import Accountant
+from harness.testing import Accountant
 
 pytestmark = pytest.mark.chaos
 

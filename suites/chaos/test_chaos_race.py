@@ -16,7 +16,7 @@ from harness.conformance.bounds import HOLD_MS, World
 from harness.faults.model import Stream
 from harness.fixtures.calls import CallRunner
 from harness.fixtures.faults import Faults
-from suites.chaos.conftest import Accountant
+from harness.testing import Accountant
 
 pytestmark = pytest.mark.chaos
 

@@ -14,18 +14,11 @@ import pytest
 from harness.conformance.bounds import HOLD_MS
 from harness.conformance.datagrams import Address, Exchange
 from harness.conformance.session import ProbeSession, media_address, open_probe_session
+from harness.conformance.skips import lacks_sessions_reason
 from harness.fixtures.target_session import RunningTarget
-from harness.target.model import Capability
 
 STUN_ONLY_LINK = "client-stun"
 """The harness's hop in front of a STUN-only target's server (harness.fixtures.hops)."""
-
-
-def lacks_sessions_reason(running: RunningTarget) -> str:
-    return (
-        f"target {running.name!r} lacks capability {Capability.ULLC.value}: it is stun_only "
-        "(TGT-5), so no gateway creates sessions and no ICE password signs answers"
-    )
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The gateway's signaling messages against the schemas and SIG rules (SIG-1, 3, 6, 7, 10, 12).
+"""The gateway's signaling messages against the schemas and SIG rules (SIG-1, 3, 6, 7, 10, 12, 15).
 
 Frames are sent raw on one WebSocket (:class:`harness.conformance.signaling.SignalingProbe`),
 so requests the client library would refuse to build reach the gateway, and the same
@@ -153,3 +153,68 @@ def test_bot_ufrag_already_in_use_is_a_conflict(ullc_target: RunningTarget) -> N
     assert refused.type == "error", refused.text
     assert refused.code == "conflict", refused.text
     assert refused.request_id == "conf.second"
+
+
+NOT_AN_EDGE = ["0.0.0.0", "255.255.255.255", "::", "::1", "8.8.8.8", "10.0.0.1", "224.0.0.1"]
+
+
+@pytest.mark.parametrize("edge_ip", NOT_AN_EDGE)
+@pytest.mark.requirements("SIG-18", "SIG-6", "SIG-12")
+def test_an_edge_ip_that_is_no_edge_is_refused(ullc_target: RunningTarget, edge_ip: str) -> None:
+    real_edge = _edge_ip(ullc_target)
+    edges = {edge.host for edge in ullc_target.target.endpoints.edges} | {real_edge}
+    if edge_ip in edges:
+        pytest.skip(f"{edge_ip} is an edge of target {ullc_target.name!r}")
+    bad = valid_request(ullc_target.target, real_edge, request_id="conf.no-edge")
+    bad["edge_ip"] = edge_ip
+    follow_up = valid_request(ullc_target.target, real_edge, request_id="conf.after-no-edge")
+
+    async def steps(probe: SignalingProbe) -> tuple[RawAnswer, RawAnswer]:
+        return await probe.send(bad), await probe.send(follow_up)
+
+    answer, after = _run(ullc_target, steps)
+
+    assert answer.well_formed, (answer.text, answer.violations)
+    assert answer.type == "error", f"edge_ip {edge_ip} was not refused: {answer.text}"
+    assert answer.code == "bad_request", answer.text
+    assert answer.body.get("retryable") is False, answer.text
+    assert "edge_ip" in answer.message, answer.text
+    assert answer.request_id == "conf.no-edge"
+    assert after.type == "session.created", after.text
+
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param("[" * DEEP + "]" * DEEP, id="array-100000-deep"),
+        pytest.param('{"a":' * DEEP + "1" + "}" * DEEP, id="object-100000-deep"),
+        pytest.param(
+            '{"type":"session.create","request_id":"conf.deep","debug":'
+            + "[" * 900
+            + "]" * 900
+            + "}",
+            id="session-create-with-a-900-deep-field",
+        ),
+    ],
+)
+@pytest.mark.requirements("SIG-12", "SIG-6")
+def test_deeply_nested_json_gets_exactly_one_answer(ullc_target: RunningTarget, frame: str) -> None:
+    follow_up = valid_request(
+        ullc_target.target, _edge_ip(ullc_target), request_id="conf.after-deep"
+    )
+
+    async def steps(probe: SignalingProbe) -> tuple[RawAnswer, RawAnswer]:
+        return await probe.send(frame), await probe.send(follow_up)
+
+    answer, after = _run(ullc_target, steps)
+
+    assert answer.well_formed, (answer.text, answer.violations)
+    assert answer.type == "error", answer.text
+    assert answer.code == "bad_request", answer.text
+    # The next answer on the connection is the follow-up's: no second answer to the
+    # deep frame came in between, and the connection still serves (SIG-12).
+    assert after.request_id == "conf.after-deep", after.text
+    assert after.type == "session.created", after.text

@@ -18,21 +18,17 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.conformance.crafting import (
-    EXPECTATIONS,
-    Reply,
-    Variant,
-    corrupt_plain,
-    craft,
-    plain_binding,
-)
+from harness.conformance.crafting import EXPECTATIONS, Reply, Variant, craft
 from harness.conformance.datagrams import Address, Exchange, exchange
 from harness.conformance.judging import judge
 from harness.conformance.session import ProbeSession
+from harness.conformance.stun_probes import ALL_PROBES, PROBES, REQUIREMENTS, Probe
 from harness.fixtures.target_session import RunningTarget
 from harness.protocol.stun_attributes import AttributeType
 from harness.protocol.stun_checker import Profile
-from suites.conformance.conftest import lacks_sessions_reason
+from harness.protocol.stun_outcome import judge_answers
+from harness.target.model import StunSettings
+from harness.testing import known_deviation_reason, no_credentials_reason, probe_credentials
 
 pytestmark = pytest.mark.conformance
 
@@ -114,29 +110,49 @@ def test_retransmitted_check_is_answered_every_time(
     assert len(mapped) == 1, mapped
 
 
-# -- rows that hold for any STUN server (TGT-5) ---------------------------------------------
+# -- rows for STUN-only targets (TGT-5) ------------------------------------------------------
+def _probe_row(probe: Probe) -> object:
+    return pytest.param(
+        probe, id=probe.name, marks=pytest.mark.requirements("TGT-5", *REQUIREMENTS[probe.name])
+    )
+
+
 @pytest.mark.requires_capability("stun_only")
-@pytest.mark.requirements("TGT-5", "STUN-5", "STUN-12", "STUN-13", "STUN-9")
-def test_plain_binding_request_gets_a_conformant_success(
+@pytest.mark.parametrize("probe", [_probe_row(p) for p in ALL_PROBES])
+def test_stun_only_responder_answers_as_the_request_calls_for(
+    probe: Probe,
     ullc_target: RunningTarget,
     stun_address: Address,
     observed_addresses: Callable[[Exchange], set[Address]],
 ) -> None:
-    crafted = plain_binding()
+    settings = ullc_target.target.stun or StunSettings()
+    if probe.needs_credentials and not settings.has_credentials:
+        pytest.skip(no_credentials_reason(ullc_target, probe.what))
+    bot, client, credentials = probe_credentials(settings)
+    request = probe.build(bot, client)
     result = asyncio.run(
-        exchange(stun_address, [crafted.data], bind_ip=ullc_target.target.client.bind_ip,
+        exchange(stun_address, [request], bind_ip=ullc_target.target.client.bind_ip,
                  linger_s=0.5)
     )  # fmt: skip
 
-    # The RFC profile: a plain STUN server owes no ICE attributes and no integrity; the
-    # checker still verifies header, cookie, transaction echo, XOR-MAPPED-ADDRESS and a
-    # FINGERPRINT if there is one.
-    verdict = judge(
-        crafted, result, password=None, observed=observed_addresses(result), profile=Profile.RFC
+    # The outcome is read from the request for the target's declared profile
+    # (harness.protocol.stun_outcome): 420, 400, 401, silence or a (signed) success.
+    judged = judge_answers(
+        request,
+        [answer.data for answer in result.answers if answer.source == result.destination],
+        profile=Profile(settings.profile),
+        credentials=credentials,
+        observed=observed_addresses(result),
     )
 
-    assert verdict.ok, verdict.explain()
-    assert verdict.reply is Reply.SUCCESS
+    deviation = settings.known_deviations.get(probe.name)
+    if deviation is not None:
+        assert not judged.conformant, (
+            f"[stun].known_deviations declares {probe.name!r} ({deviation}), but the target "
+            "now answers it as the RFCs say: remove the declaration"
+        )
+        pytest.skip(known_deviation_reason(ullc_target, probe.name, deviation, judged))
+    assert judged.conformant, judged.explain()
 
 
 @pytest.mark.requires_capability("stun_only")
@@ -146,43 +162,25 @@ def test_plain_binding_retransmission_is_answered_again(
     stun_address: Address,
     observed_addresses: Callable[[Exchange], set[Address]],
 ) -> None:
-    crafted = plain_binding()
+    settings = ullc_target.target.stun or StunSettings()
+    bot, client, credentials = probe_credentials(settings)
+    # The first probe a responder of this profile answers: a plain request, or a
+    # signed check where credentials are required (an ICE agent answers a plain one 400).
+    request = PROBES["valid-check" if settings.has_credentials else "plain-binding"].build(
+        bot, client
+    )
     result = asyncio.run(
-        exchange(stun_address, [crafted.data] * 3, bind_ip=ullc_target.target.client.bind_ip,
+        exchange(stun_address, [request] * 3, bind_ip=ullc_target.target.client.bind_ip,
                  linger_s=0.5)
     )  # fmt: skip
 
-    verdict = judge(
-        crafted, result, password=None, observed=observed_addresses(result), profile=Profile.RFC
+    judged = judge_answers(
+        request,
+        [answer.data for answer in result.answers],
+        profile=Profile(settings.profile),
+        credentials=credentials,
+        observed=observed_addresses(result),
     )
 
-    assert verdict.ok, verdict.explain()
-    assert verdict.answers == 3, verdict.explain()
-
-
-@pytest.mark.requires_capability("stun_only")
-@pytest.mark.parametrize(
-    "variant",
-    [
-        pytest.param(Variant.TOP_BITS, marks=pytest.mark.requirements("STUN-40", "STUN-1")),
-        pytest.param(Variant.TRUNCATED, marks=pytest.mark.requirements("STUN-40", "STUN-3")),
-        pytest.param(Variant.BAD_COOKIE, marks=pytest.mark.requirements("STUN-40", "STUN-2")),
-    ],
-    ids=lambda v: v.name.lower(),
-)
-def test_plain_framing_defect_is_silently_discarded(
-    variant: Variant, ullc_target: RunningTarget, stun_address: Address
-) -> None:
-    if variant is Variant.BAD_COOKIE:
-        # RFC 8489 §6.3 lets a plain server answer classic RFC 3489 clients; refusing them
-        # (STUN-2) is a ULLC rule, i.e. one for targets with sessions.
-        pytest.skip(lacks_sessions_reason(ullc_target))
-    crafted = corrupt_plain(variant)
-    result = asyncio.run(
-        exchange(stun_address, [crafted.data], bind_ip=ullc_target.target.client.bind_ip,
-                 linger_s=0.5)
-    )  # fmt: skip
-
-    verdict = judge(crafted, result, password=None, profile=Profile.RFC)
-
-    assert verdict.ok, verdict.explain()
+    assert judged.conformant, judged.explain()
+    assert len(judged.reports) == 3, judged.explain()

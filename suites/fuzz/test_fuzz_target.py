@@ -25,7 +25,7 @@ from harness.fixtures.target_session import RunningTarget
 from harness.fuzz.stateful import STATEFUL_EXAMPLES, Ledger, call_fault_machine, fuzz_settings
 from harness.fuzz.strategies.datagrams import FuzzDatagram, hostile_datagrams
 from harness.fuzz.strategies.signaling import MalformedRequest, malformed_requests
-from suites.fuzz.conftest import FixtureWorld, is_success
+from harness.testing import FixtureWorld, is_success
 
 pytestmark = pytest.mark.fuzz
 

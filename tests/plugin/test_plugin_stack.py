@@ -226,3 +226,37 @@ def test_user_target_runs_through_the_harness_hops(
     )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines([f"ullc: target file {implementation.target_path}*"])
+
+
+def test_a_component_that_dies_fails_the_running_test_naming_it(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_death="""
+        import os, signal, time
+
+        def test_a_stranger_kills_a_bot(ullc_target):
+            pid = ullc_target.backend.pids()["dc-us.bot-1"]
+            os.kill(pid, signal.SIGKILL)  # not through the backend: nobody expects it
+            time.sleep(1.0)  # the supervisor records the exit
+
+        def test_a_chaos_kill_is_expected(ullc_target):
+            ullc_target.backend.kill("dc-eu.bot-0")
+            time.sleep(1.0)
+            ullc_target.backend.restart("dc-eu.bot-0")
+
+        def test_after(ullc_target):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_a_stranger_kills_a_bot*",
+            "*component dc-us.bot-1 of the reference stack died (exit status -9)*",
+            "*dc-us.bot-1 INFO ready*",  # its last log lines come with it
+        ]
+    )
+    assert "FAILED test_death.py::test_a_stranger_kills_a_bot" in result.stdout.str()

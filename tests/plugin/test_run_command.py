@@ -29,14 +29,20 @@ def test_run_writes_reports_and_prints_the_summary_table(tmp_path: Path) -> None
     header = next(
         i for i, line in enumerate(lines) if line.startswith("suite  ") and "passed" in line
     )
-    assert lines[header + 1].split()[:4] == ["happy_path", "2", "0", "0"]
+    assert lines[header + 1].split()[:5] == ["happy_path", "2", "2", "0", "0"]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["exit_code"] == 0
     (happy,) = [row for row in summary["suites"] if row["suite"] == "happy_path"]
     assert happy["calls"] >= 21
     assert happy["p95_ms"] is not None
+    assert (happy["tests"], happy["passed"], happy["failed"], happy["skipped"]) == (2, 2, 0, 0)
     assert (tmp_path / "out" / "junit.xml").is_file()
     assert any((tmp_path / "out" / "allure-results").iterdir())
+    # Nothing else in the working folder: no .hypothesis, .pytest_cache or .benchmarks.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
+        "allure-results", "junit.xml", "summary.json"
+    ]  # fmt: skip
 
 
 def test_run_exit_code_is_pytests(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -36,10 +37,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the client's address as the responder saw it (checks XOR-MAPPED-ADDRESS)",
     )
     parser.add_argument(
+        "--ufrag",
+        help="the responder's ufrag (with --request: a USERNAME naming another one calls for "
+        "401 in the ice profile)",
+    )
+    parser.add_argument(
         "--profile",
-        choices=["ullc", "rfc"],
+        choices=["ullc", "rfc8489", "ice", "classic", "rfc"],
         default="ullc",
-        help="ullc: all of specs/stun.md (default); rfc: only what RFC 8489/8445 require",
+        help="ullc: all of specs/stun.md (default); rfc8489 (alias rfc): any RFC 8489 agent, "
+        "RFC 3489 peers per RFC 8489 §11; ice: an RFC 8445 responder, credentials required; "
+        "classic: an RFC 3489 server. With --request the answer must also be the outcome "
+        "the request calls for (e.g. 420 for an unknown comprehension-required attribute)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -48,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.errors import UsageError
     from harness.protocol.stun_capture import load_datagrams, parse_address
     from harness.protocol.stun_checker import Profile, check_stun
+    from harness.protocol.stun_outcome import Credentials, judge_answers
 
     datagrams = load_datagrams(args.message)
     request: bytes | None = None
@@ -70,13 +80,26 @@ def run(args: argparse.Namespace) -> int:
     for datagram in datagrams:
         tx = datagram.data[8:20]
         paired = seen.get(tx) if request is None and len(datagrams) > 1 else None
+        answered = request if request is not None else (paired.data if paired else None)
+        observed = source if source is not None else (paired.source if paired else None)
         report = check_stun(
             datagram.data,
-            request=request if request is not None else (paired.data if paired else None),
+            request=answered,
             password=args.password,
-            observed=source if source is not None else (paired.source if paired else None),
+            observed=observed,
             profile=profile,
         )
+        if answered is not None:
+            # The response judged against its request: the outcome it calls for.
+            judged = judge_answers(
+                answered,
+                [datagram.data],
+                profile=profile,
+                credentials=Credentials(args.ufrag, args.password),
+                observed=observed,
+            )
+            extra = tuple(v for v in judged.violations if v not in report.violations)
+            report = dataclasses.replace(report, violations=report.violations + extra)
         if report.message_class is not None and report.message_class.name == "REQUEST":
             seen.setdefault(tx, datagram)
         reports.append((datagram, report))

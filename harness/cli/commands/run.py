@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pytest
 
 NAME = "run"
 HELP = "run the ULLC suites (default: against the embedded reference stack), write reports/"
@@ -31,6 +35,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--backend",
         default="local",
         help="how the reference stack runs: local (default) or docker (containers)",
+    )
+    parser.add_argument(
+        "--client-command",
+        metavar="COMMAND",
+        help="a client under test for the client suite (specs/client.md CLI-1), e.g. "
+        "'my-client --target {target}'; default on the reference stack: the reference "
+        "client (`ullc-harness call`); against a --target file the client suite skips",
     )
     parser.add_argument(
         "--output",
@@ -54,72 +65,49 @@ def suites_dir() -> Path:
     return Path(str(files("harness.suites")))
 
 
-@dataclass
-class SuiteRow:
-    passed: int = 0
-    failed: int = 0
-    skipped: int = 0
-    connect_ms: list[float] = field(default_factory=list)
-    calls: int = 0
-    connected: int = 0
+class SummaryExport:
+    """A pytest plugin object that keeps the run's per-suite summary once pytest ends.
 
-
-class SummaryCollector:
-    """A pytest plugin object: outcome counts per suite, and the calls the reporter carries
-    on each teardown report (``ullc_calls``; it crosses xdist, so ``-- -n 2`` works)."""
+    The table is the plugin's own (:class:`harness.reports.summary.RunSummary`, printed
+    in pytest's terminal summary); ``run`` only writes it as ``summary.json``."""
 
     def __init__(self) -> None:
-        self.rows: dict[str, SuiteRow] = {}
+        self.records: list[dict[str, Any]] = []
 
-    def _row(self, nodeid: str) -> SuiteRow:
-        suite = nodeid.split("::", 1)[0].split("/", 1)[0]
-        return self.rows.setdefault(suite, SuiteRow())
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from harness.reports.allure_reporter import PLUGIN_NAME
 
-    def pytest_runtest_logreport(self, report: Any) -> None:
-        row = self._row(report.nodeid)
-        if report.when == "call" or (report.when == "setup" and not report.passed):
-            if report.passed:
-                row.passed += 1
-            elif report.skipped:
-                row.skipped += 1
-            else:
-                row.failed += 1
-        elif report.when == "teardown" and report.failed:
-            row.failed += 1
-        data = getattr(report, "ullc_calls", None)
-        if report.when == "teardown" and isinstance(data, dict):
-            for mode, outcome, connect_ms, _fell_back in data.get("calls", []):
-                del mode
-                row.calls += 1
-                if outcome == "connected" and connect_ms is not None:
-                    row.connected += 1
-                    row.connect_ms.append(float(connect_ms))
+        reporter = session.config.pluginmanager.get_plugin(PLUGIN_NAME)
+        if reporter is not None:
+            self.records = reporter.summary.records()
 
-    def table(self) -> tuple[list[str], list[dict[str, Any]]]:
-        from harness.client.stats import nearest_rank
 
-        records = []
-        for suite, row in sorted(self.rows.items()):
-            record: dict[str, Any] = {
-                "suite": suite,
-                "passed": row.passed,
-                "failed": row.failed,
-                "skipped": row.skipped,
-                "calls": row.calls,
-                "connected": row.connected,
-            }
-            for p in (50, 95, 99):
-                value = nearest_rank(row.connect_ms, p)
-                record[f"p{p}_ms"] = None if value is None else round(value, 1)
-            records.append(record)
-        headers = ["suite", "passed", "failed", "skipped", "calls", "p50_ms", "p95_ms", "p99_ms"]
-        cells = [headers] + [["-" if r[h] is None else str(r[h]) for h in headers] for r in records]
-        widths = [max(len(line[i]) for line in cells) for i in range(len(headers))]
-        lines = [
-            "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
-            for line in cells
-        ]
-        return lines, records
+def cache_home() -> Path:
+    """Where pytest's cache and Hypothesis's example database live for ``run``: the user's
+    cache folder, so a run leaves nothing in the working folder but its ``--output``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ullc-harness"
+
+
+def run_config() -> Path:
+    """The packaged pytest configuration of ``run``: the same wherever it is started from
+    (without it, a run inside a clone would read the clone's pyproject.toml)."""
+    from importlib.resources import files
+
+    return Path(str(files("harness.data").joinpath("run-pytest.ini")))
+
+
+def client_command_arguments(args: argparse.Namespace) -> list[str]:
+    """The client suite's client: the user's, else on the embedded stack the reference
+    client, run by this very interpreter (a venv's ``ullc-harness`` need not be on PATH)."""
+    if args.client_command:
+        return ["--ullc-client-command", args.client_command]
+    if args.target:
+        return []
+    reference = (
+        f"{shlex.quote(sys.executable)} -m harness call --target {{target}} --calls {{calls}}"
+    )
+    return ["--ullc-client-command", reference]
 
 
 def pytest_arguments(args: argparse.Namespace, suites: Path, output: Path) -> list[str]:
@@ -128,6 +116,8 @@ def pytest_arguments(args: argparse.Namespace, suites: Path, output: Path) -> li
         extra = extra[1:]
     return [
         str(suites),
+        "-c",
+        str(run_config()),
         # The suites' own folder is the root, so test ids read "fallback/test_...".
         "--rootdir",
         str(suites),
@@ -135,12 +125,12 @@ def pytest_arguments(args: argparse.Namespace, suites: Path, output: Path) -> li
         str(Path(args.target).resolve()) if args.target else "reference",
         "--ullc-backend",
         args.backend,
+        *client_command_arguments(args),
         f"--alluredir={output / 'allure-results'}",
         f"--junitxml={output / 'junit.xml'}",
-        # An installed package is no place for a cache directory.
+        # Neither an installed package nor the user's folder is a place for a cache.
         "-o",
-        f"cache_dir={output / '.pytest_cache'}",
-        "-ra",
+        f"cache_dir={cache_home() / 'pytest'}",
         *extra,
     ]
 
@@ -151,15 +141,14 @@ def run(args: argparse.Namespace) -> int:
     suites = suites_dir()
     output: Path = args.output.resolve()
     output.mkdir(parents=True, exist_ok=True)
-    collector = SummaryCollector()
-    code = int(pytest.main(pytest_arguments(args, suites, output), plugins=[collector]))
-    lines, records = collector.table()
+    # Hypothesis keeps its example database under the working folder unless told otherwise.
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache_home() / "hypothesis"))
+    export = SummaryExport()
+    code = int(pytest.main(pytest_arguments(args, suites, output), plugins=[export]))
     (output / "summary.json").write_text(
-        json.dumps({"exit_code": code, "suites": records}, indent=2) + "\n", encoding="utf-8"
+        json.dumps({"exit_code": code, "suites": export.records}, indent=2) + "\n",
+        encoding="utf-8",
     )
-    if records:
-        print()
-        print("\n".join(lines))
     print(
         f"\nresults: {output} (HTML: `ullc-harness report`); pytest exit code {code}",
         file=sys.stderr,

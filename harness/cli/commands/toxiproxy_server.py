@@ -20,6 +20,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--config", type=Path, help="JSON array of proxies to create at start (Toxiproxy format)"
     )
     parser.add_argument(
+        "--allow-remote-listen",
+        action="store_true",
+        help="let proxies listen on non-loopback addresses (e.g. 0.0.0.0); off by default "
+        "because a hop exposes its upstream to every machine that can reach that address",
+    )
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=15.0,
+        help="seconds an API request may take to arrive complete; slower ones are closed "
+        "(default 15, as Toxiproxy)",
+    )
+    parser.add_argument(
         "--exit-with-parent",
         action="store_true",
         help="exit when the process that started this one goes away",
@@ -37,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         config=args.config,
         exit_with_parent=args.exit_with_parent,
+        allow_remote_listen=args.allow_remote_listen,
+        read_timeout=args.read_timeout,
     )
 
     def ready(info: dict[str, Any]) -> None:

@@ -46,6 +46,7 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.stack.backend import backend_kind, open_backend
+    from harness.stack.local.deaths import DeathWatch
 
     kind = backend_kind(args.backend)  # an unknown name: a usage error (exit 2)
     if args.seed < 0:
@@ -73,10 +74,20 @@ def run(args: argparse.Namespace) -> int:
         for name, address in rows.items():
             print(f"{name:<{width}}  {handles.get(name, '-'):>12}  {address}")
         print("Ctrl-C to stop.", flush=True)
+        watch = DeathWatch(stack.run_dir)
         while True:
             if not stack.alive():
                 print("ullc-harness up: the stack died under us", file=sys.stderr)
                 return 1
+            for death in watch.new_deaths():
+                # The stack keeps running (a dead component is worth inspecting), loudly.
+                print(f"ullc-harness up: {death.describe()}", file=sys.stderr, flush=True)
+                print(
+                    f"ullc-harness up: the stack runs on without {death.component}; "
+                    "Ctrl-C to stop it",
+                    file=sys.stderr,
+                    flush=True,
+                )
             time.sleep(0.5)
     except (KeyboardInterrupt, _Stop):
         print("stopping the stack", file=sys.stderr, flush=True)

@@ -51,6 +51,8 @@ class HopServer:
         seed: int = 0,
         config: Path | None = None,
         timeout: float = 15.0,
+        allow_remote_listen: bool = False,
+        read_timeout: float | None = None,
     ) -> HopServer:
         command = [
             sys.executable,
@@ -67,6 +69,10 @@ class HopServer:
         ]
         if config is not None:
             command += ["--config", str(config)]
+        if allow_remote_listen:
+            command.append("--allow-remote-listen")
+        if read_timeout is not None:
+            command += ["--read-timeout", str(read_timeout)]
         # stderr goes to a file, not a pipe: nobody drains a pipe during a long run, and a
         # full pipe would block the hop the next time it logs.
         log = tempfile.NamedTemporaryFile("w+", prefix="ullc-hop-", suffix=".log")

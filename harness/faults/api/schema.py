@@ -19,7 +19,6 @@ from harness.faults.model import (
     ProxyProtocolVersion,
     Stream,
     ToxicConfig,
-    split_host_port,
 )
 from harness.faults.toxics import registry
 
@@ -51,7 +50,9 @@ def _string(data: dict[str, Any], key: str, default: str = "") -> str:
 
 
 def _bool(data: dict[str, Any], key: str, default: bool) -> bool:
-    value = data.get(key, default)
+    value = data.get(key)
+    if value is None:  # JSON null leaves Go's field at its default
+        return default
     if not isinstance(value, bool):
         raise errors.bad_request(f"field {key!r} must be true or false, got {value!r}")
     return value
@@ -64,14 +65,6 @@ def _number(data: dict[str, Any], key: str, default: float, *, low: float, high:
     if not low <= value <= high:
         raise errors.bad_request(f"field {key!r} must be in [{low:g}, {high:g}], got {value!r}")
     return float(value)
-
-
-def _address(key: str, value: str) -> str:
-    try:
-        split_host_port(value)
-    except ValueError as error:
-        raise errors.bad_request(f"field {key!r}: {error}") from None
-    return value
 
 
 def _extensions(data: dict[str, Any], base: ProxyConfig) -> ProxyConfig:
@@ -94,17 +87,23 @@ def _extensions(data: dict[str, Any], base: ProxyConfig) -> ProxyConfig:
         raise errors.bad_request("'proxy_protocol' is only supported on udp proxies")
     capture = int(_number(data, "capture", base.capture, low=0, high=10_000_000))
     idle = _number(data, "flow_idle_timeout", base.flow_idle_timeout, low=0.01, high=86400)
+    max_flows = int(_number(data, "max_flows", base.max_flows, low=1, high=1_000_000))
     return replace(
         base,
         protocol=protocol,
         proxy_protocol=proxy_protocol,
         capture=capture,
         flow_idle_timeout=idle,
+        max_flows=max_flows,
     )
 
 
 def proxy_create(data: Any, *, position: int | None = None) -> ProxyConfig:
-    """POST /proxies (and one element of /populate, numbered from 1 in messages)."""
+    """POST /proxies (and one element of /populate, numbered from 1 in messages).
+
+    Only ``name`` and ``upstream`` are checked here, as Toxiproxy does; a listen
+    address that does not parse fails when the proxy starts (500, Go's wording).
+    """
     data = _object(data)
     where = f" at proxy {position}" if position is not None else ""
     name = _string(data, "name")
@@ -115,71 +114,84 @@ def proxy_create(data: Any, *, position: int | None = None) -> ProxyConfig:
         raise errors.missing_field(f"upstream{where}")
     listen = _string(data, "listen", DEFAULT_LISTEN) or DEFAULT_LISTEN
     base = ProxyConfig(
-        name=name,
-        listen=_address("listen", listen),
-        upstream=_address("upstream", upstream),
-        enabled=_bool(data, "enabled", True),
+        name=name, listen=listen, upstream=upstream, enabled=_bool(data, "enabled", True)
     )
     return _extensions(data, base)
 
 
 def proxy_update(existing: ProxyConfig, data: Any) -> ProxyConfig:
-    """POST /proxies/{name}: absent fields keep their current values."""
+    """POST/PATCH /proxies/{name}: absent fields keep their current values."""
     data = _object(data)
     if "protocol" in data and data["protocol"] != existing.protocol.value:
         raise errors.bad_request("a proxy's protocol cannot change; delete and recreate it")
     listen = _string(data, "listen", existing.listen) or existing.listen
     upstream = _string(data, "upstream", existing.upstream) or existing.upstream
     updated = replace(
-        existing,
-        listen=_address("listen", listen),
-        upstream=_address("upstream", upstream),
-        enabled=_bool(data, "enabled", existing.enabled),
+        existing, listen=listen, upstream=upstream, enabled=_bool(data, "enabled", existing.enabled)
     )
     return _extensions(data, updated)
 
 
 def populate(data: Any) -> list[ProxyConfig]:
+    """Every element is checked before any proxy is created (Toxiproxy's order)."""
     if not isinstance(data, list):
         raise errors.bad_request("expected a JSON array of proxies")
-    configs = [proxy_create(item, position=index + 1) for index, item in enumerate(data)]
-    names = [config.name for config in configs]
-    for name in names:
-        if names.count(name) > 1:
-            raise errors.bad_request(f"duplicate proxy name {name!r}")
-    return configs
+    return [proxy_create(item, position=index + 1) for index, item in enumerate(data)]
 
 
-def _toxicity(data: dict[str, Any], default: float) -> float:
-    return _number(data, "toxicity", default, low=0.0, high=1.0)
+def _toxicity(data: dict[str, Any], default: float, warnings: list[str]) -> float:
+    value = data.get("toxicity")
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise errors.bad_request(f"field 'toxicity' must be a number, got {value!r}")
+    if not 0.0 <= value <= 1.0:
+        # Toxiproxy accepts it: above 1 always applies, below 0 never does.
+        warnings.append(f"toxicity {value!r} is outside 0..1 (treated as {min(max(value, 0), 1)})")
+    return float(value)
 
 
-def toxic_create(data: Any, protocol: Protocol, exists: Callable[[str], bool]) -> ToxicConfig:
+def _stream(data: dict[str, Any]) -> tuple[Stream, str]:
+    """Toxiproxy parses the stream case-insensitively; an empty string is invalid there."""
+    raw = data.get("stream", "downstream")
+    if raw is None:
+        raw = "downstream"
+    if not isinstance(raw, str):
+        raise errors.bad_request(f"field 'stream' must be a string, got {raw!r}")
+    try:
+        return Stream(raw.lower()), raw
+    except ValueError:
+        raise errors.invalid_stream() from None
+
+
+def toxic_create(
+    data: Any, protocol: Protocol, exists: Callable[[str], bool], warnings: list[str]
+) -> ToxicConfig:
     """POST /proxies/{name}/toxics.
 
     Checked in Toxiproxy's order: body, stream, type, name clash, attributes.
     """
     data = _object(data)
-    stream_name = _string(data, "stream", "downstream") or "downstream"
-    try:
-        stream = Stream(stream_name)
-    except ValueError:
-        raise errors.invalid_stream() from None
+    stream, raw_stream = _stream(data)
     type_name = _string(data, "type")
-    name = _string(data, "name") or f"{type_name}_{stream.value}"
+    name = _string(data, "name") or f"{type_name}_{raw_stream}"
     registry.toxic_class(protocol, type_name)
     if exists(name):
         raise errors.toxic_exists()
-    attributes = registry.validate_attributes(protocol, type_name, data.get("attributes"))
-    return ToxicConfig(name, type_name, stream, _toxicity(data, 1.0), attributes)
+    attributes = registry.validate_attributes(protocol, type_name, data.get("attributes"), warnings)
+    toxicity = _toxicity(data, 1.0, warnings)
+    return ToxicConfig(name, type_name, stream, toxicity, attributes)
 
 
-def toxic_update(existing: ToxicConfig, protocol: Protocol, data: Any) -> ToxicConfig:
-    """POST /proxies/{name}/toxics/{toxic}: merge attributes, maybe change toxicity."""
+def toxic_update(
+    existing: ToxicConfig, protocol: Protocol, data: Any, warnings: list[str]
+) -> ToxicConfig:
+    """POST/PATCH /proxies/{name}/toxics/{toxic}: merge attributes, maybe change toxicity."""
     data = _object(data)
     given = data.get("attributes") or {}
     if not isinstance(given, dict):
         raise errors.bad_request("attributes must be a JSON object")
     merged = {**existing.attributes, **given}
-    attributes = registry.validate_attributes(protocol, existing.type, merged)
-    return replace(existing, attributes=attributes, toxicity=_toxicity(data, existing.toxicity))
+    attributes = registry.validate_attributes(protocol, existing.type, merged, warnings)
+    toxicity = _toxicity(data, existing.toxicity, warnings)
+    return replace(existing, attributes=attributes, toxicity=toxicity)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
+import secrets
 import signal
 import socket
 from collections.abc import Awaitable, Callable
@@ -23,6 +25,7 @@ from harness import __version__
 from harness.errors import PortInUseError, UsageError
 from harness.faults import errors
 from harness.faults.api import schema
+from harness.faults.api.deadline import IDLE_TIMEOUT_S, READ_TIMEOUT_S, ReadDeadline
 from harness.faults.engine.hub import Hub
 from harness.faults.engine.udp_proxy import UdpProxy
 
@@ -31,11 +34,51 @@ VERSION = f"2.12.0+ullc-harness.{__version__}"
 ENGINE = "ullc-harness"
 
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
+READ_TIMEOUT: web.AppKey[float] = web.AppKey("read_timeout", float)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+WARNINGS: web.RequestKey[list[str]] = web.RequestKey("warnings", list)
+WARNING_HEADER = "X-Ullc-Warning"
+REQUEST_ID_HEADER = "X-Toxiproxy-Request-Id"
+log = logging.getLogger("harness.faults.api")
 
 
 def _error(message: str, status: int) -> web.Response:
     return web.json_response({"error": message, "status": status}, status=status)
+
+
+@web.middleware
+async def _request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Toxiproxy tags every answer, refusals included, with a request id."""
+    request_id = secrets.token_hex(10)
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        error.headers[REQUEST_ID_HEADER] = request_id
+        raise
+    response.headers[REQUEST_ID_HEADER] = request_id
+    return response
+
+
+@web.middleware
+async def _stop_browsers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Toxiproxy refuses browsers (a web page must not drive a hop by cross-site requests)."""
+    if request.headers.get("User-Agent", "").startswith("Mozilla/"):
+        return web.Response(status=403, text="User agent not allowed\n")
+    return await handler(request)
+
+
+@web.middleware
+async def _warnings(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """What Toxiproxy accepts but looks like a mistake: a header and a log line, never a 4xx."""
+    found: list[str] = []
+    request[WARNINGS] = found
+    response = await handler(request)
+    for warning in found:
+        response.headers.add(WARNING_HEADER, warning)
+        log.warning("%s %s: %s", request.method, request.path, warning)
+    return response
 
 
 @web.middleware
@@ -51,7 +94,14 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def _body(request: web.Request) -> Any:
-    return schema.loads(await request.read())
+    try:
+        raw = await asyncio.wait_for(request.read(), request.app[READ_TIMEOUT])
+    except TimeoutError:
+        # As Go's ReadTimeout: the connection goes; a 408 on it would wait for a reader.
+        if request.transport is not None:
+            request.transport.abort()
+        raise web.HTTPRequestTimeout(text="request body not received in time\n") from None
+    return schema.loads(raw)
 
 
 def _hub(request: web.Request) -> Hub:
@@ -76,11 +126,25 @@ async def proxy_create(request: web.Request) -> web.Response:
 
 
 async def populate(request: web.Request) -> web.Response:
+    """Toxiproxy's shape: 201 and ``proxies``; on a failure part-way, the error's status
+    with ``error``, ``status`` and the proxies done before it. An empty list is null."""
     hub = _hub(request)
-    configs = schema.populate(await _body(request))
+    try:
+        configs = schema.populate(await _body(request))
+    except errors.ApiError as error:
+        return _json(
+            {"error": error.message, "status": error.status, "proxies": None}, error.status
+        )
     async with hub.lock:
-        proxies = await hub.populate(configs)
-    return _json({"proxies": [proxy.to_json() for proxy in proxies]}, 201)
+        proxies, failure = await hub.populate(configs)
+    done = [proxy.to_json() for proxy in proxies] or None
+    if failure is None:
+        return _json({"proxies": done}, 201)
+    if isinstance(failure, errors.ApiError):
+        message, status = failure.message, failure.status
+    else:
+        message, status = str(failure), 500
+    return _json({"error": message, "status": status, "proxies": done}, status)
 
 
 async def proxy_show(request: web.Request) -> web.Response:
@@ -105,14 +169,14 @@ async def proxy_delete(request: web.Request) -> web.Response:
 
 async def toxic_index(request: web.Request) -> web.Response:
     proxy = _hub(request).get(request.match_info["proxy"])
-    return _json([toxic.to_json() for toxic in proxy.toxics.values()])
+    return _json(proxy.toxics_json())
 
 
 async def toxic_create(request: web.Request) -> web.Response:
     hub = _hub(request)
     proxy = hub.get(request.match_info["proxy"])
     toxic = schema.toxic_create(
-        await _body(request), proxy.config.protocol, proxy.toxics.__contains__
+        await _body(request), proxy.config.protocol, proxy.toxics.__contains__, request[WARNINGS]
     )
     hub.add_toxic(proxy.name, toxic)
     return _json(toxic.to_json())  # Toxiproxy answers 200 here, not 201
@@ -133,7 +197,9 @@ async def toxic_show(request: web.Request) -> web.Response:
 
 async def toxic_update(request: web.Request) -> web.Response:
     proxy, toxic = _toxic(request)
-    updated = schema.toxic_update(toxic, proxy.config.protocol, await _body(request))
+    updated = schema.toxic_update(
+        toxic, proxy.config.protocol, await _body(request), request[WARNINGS]
+    )
     proxy.replace_toxic(updated)
     return _json(updated.to_json())
 
@@ -193,9 +259,10 @@ async def capture_clear(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def make_app(hub: Hub) -> web.Application:
-    app = web.Application(middlewares=[_errors])
+def make_app(hub: Hub, read_timeout: float = READ_TIMEOUT_S) -> web.Application:
+    app = web.Application(middlewares=[_request_id, _stop_browsers, _warnings, _errors])
     app[HUB] = hub
+    app[READ_TIMEOUT] = read_timeout
     route = app.router
     route.add_post("/reset", reset)
     route.add_get("/proxies", proxy_index)
@@ -227,6 +294,10 @@ class ServerOptions:
     seed: int = 0
     config: Path | None = None
     exit_with_parent: bool = False
+    allow_remote_listen: bool = False
+    """Let proxies listen off the loopback (``--allow-remote-listen``); off by default."""
+    read_timeout: float = READ_TIMEOUT_S
+    """Seconds a request may take to arrive complete (``--read-timeout``; Toxiproxy: 15)."""
 
 
 def bind_api_socket(host: str, port: int) -> socket.socket:
@@ -258,24 +329,39 @@ async def _load_config(hub: Hub, path: Path) -> None:
             hint="the file is a JSON array of proxies, as for Toxiproxy's -config",
         ) from None
     async with hub.lock:
-        await hub.populate(configs)
+        _, failure = await hub.populate(configs)
+    if failure is not None:
+        raise UsageError(
+            f"cannot create the proxies of {path}: {failure}",
+            hint="fix that proxy's listen/upstream in the file",
+        )
 
 
 async def serve(options: ServerOptions, ready: Callable[[dict[str, Any]], None]) -> None:
     """Run until SIGTERM/SIGINT (or the parent dies, if asked); then close every proxy."""
     sock = bind_api_socket(options.host, options.port)
     loop = asyncio.get_running_loop()
-    hub = Hub(seed=options.seed)
+    hub = Hub(seed=options.seed, allow_remote_listen=options.allow_remote_listen)
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(make_app(hub), access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        make_app(hub, options.read_timeout),
+        access_log=None,
+        handle_signals=False,
+        keepalive_timeout=IDLE_TIMEOUT_S,
+    )
     await runner.setup()
+    api_server: asyncio.Server | None = None
     watcher: asyncio.Task[None] | None = None
     try:
         if options.config is not None:
             await _load_config(hub, options.config)
-        await web.SockSite(runner, sock).start()
+        assert runner.server is not None
+        factory = runner.server
+        api_server = await loop.create_server(
+            lambda: ReadDeadline(factory(), options.read_timeout), sock=sock
+        )
         host, port = sock.getsockname()[:2]
         url_host = f"[{host}]" if ":" in host else host
         ready(
@@ -295,6 +381,8 @@ async def serve(options: ServerOptions, ready: Callable[[dict[str, Any]], None])
         if watcher is not None:
             watcher.cancel()
         await hub.close()
+        if api_server is not None:
+            api_server.close()
         await runner.cleanup()
         with contextlib.suppress(OSError):
             sock.close()

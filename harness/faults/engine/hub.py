@@ -10,6 +10,8 @@ import asyncio
 from dataclasses import replace
 
 from harness.faults import errors
+from harness.faults.engine.addresses import check_loopback, resolved
+from harness.faults.engine.flow_table import FdBudget
 from harness.faults.engine.proxy_base import ProxyBase
 from harness.faults.engine.scheduler import TimerHeap
 from harness.faults.engine.tcp_proxy import TcpProxy
@@ -20,12 +22,14 @@ from harness.faults.model import Protocol, ProxyConfig, ToxicConfig
 class Hub:
     """Proxies by name. ``seed`` is the root of every toxic's RNG (see :mod:`..seeding`)."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, *, allow_remote_listen: bool = False) -> None:
         self.seed = seed
+        self.allow_remote_listen = allow_remote_listen
         self.loop = asyncio.get_running_loop()
         self.timers = TimerHeap(self.loop)
         self.proxies: dict[str, ProxyBase] = {}
         self.lock = asyncio.Lock()
+        self.fd_budget = FdBudget()  # shared by every UDP proxy of this process
 
     def get(self, name: str) -> ProxyBase:
         try:
@@ -34,12 +38,18 @@ class Hub:
             raise errors.proxy_not_found() from None
 
     def _build(self, config: ProxyConfig) -> ProxyBase:
-        cls = UdpProxy if config.protocol is Protocol.UDP else TcpProxy
-        return cls(replace(config, enabled=False), self.loop, self.timers, lambda: self.seed)
+        config = replace(config, enabled=False)
+        if config.protocol is Protocol.UDP:
+            return UdpProxy(config, self.loop, self.timers, self._seed, budget=self.fd_budget)
+        return TcpProxy(config, self.loop, self.timers, self._seed)
+
+    def _seed(self) -> int:
+        return self.seed
 
     async def create(self, config: ProxyConfig) -> ProxyBase:
         if config.name in self.proxies:
             raise errors.proxy_exists()
+        check_loopback(config.listen, allow_remote=self.allow_remote_listen)
         proxy = self._build(config)
         if config.enabled:
             await proxy.start()  # a bind error leaves the collection untouched
@@ -50,11 +60,10 @@ class Hub:
         """Toxiproxy's ProxyUpdate: a new listen/upstream restarts; ``enabled`` starts/stops."""
         proxy = self.get(name)
         old = proxy.config
+        check_loopback(config.listen, allow_remote=self.allow_remote_listen)
         if config.capture != old.capture:
             proxy.set_capture(config.capture)
-        moved = config.listen != old.listen or config.upstream != old.upstream
-        retuned = config.flow_idle_timeout != old.flow_idle_timeout
-        if moved or retuned or config.proxy_protocol != old.proxy_protocol:
+        if _differs(old, config):
             await proxy.stop()
             proxy.config = replace(config, enabled=False)
         if config.enabled and not proxy.running:
@@ -87,27 +96,43 @@ class Hub:
                 await proxy.start()
             proxy.reset_toxics()
 
-    async def populate(self, configs: list[ProxyConfig]) -> list[ProxyBase]:
-        """Create or replace; a proxy whose listen/upstream/protocol match is kept as it is."""
-        result = []
+    async def populate(
+        self, configs: list[ProxyConfig]
+    ) -> tuple[list[ProxyBase], Exception | None]:
+        """Toxiproxy's AddOrReplace, in order: a proxy whose resolved listen and upstream
+        (and, ours, protocol) match is kept with its toxics; one that differs is stopped
+        and replaced. The first failure stops the run; what was done before it stays,
+        and is returned with the error."""
+        result: list[ProxyBase] = []
         for config in configs:
-            existing = self.proxies.get(config.name)
-            if existing is not None:
-                old = existing.config
-                same = (
-                    old.upstream == config.upstream
-                    and old.protocol is config.protocol
-                    and (old.listen == config.listen or config.listen.endswith(":0"))
-                )
-                if same:
-                    result.append(existing)
-                    continue
-                await self.delete(config.name)
-            result.append(await self.create(config))
-        return result
+            try:
+                check_loopback(config.listen, allow_remote=self.allow_remote_listen)
+                existing = self.proxies.get(config.name)
+                if existing is not None:
+                    if not _differs(existing.config, config):
+                        result.append(existing)
+                        continue
+                    await existing.stop()
+                proxy = self._build(config)
+                if config.enabled:
+                    await proxy.start()
+                self.proxies[config.name] = proxy
+                result.append(proxy)
+            except Exception as error:  # reported to the client with what was done
+                return result, error
+        return result, None
 
     async def close(self) -> None:
         for proxy in list(self.proxies.values()):
             await proxy.stop()
         self.proxies.clear()
         self.timers.close()
+
+
+def _differs(old: ProxyConfig, new: ProxyConfig) -> bool:
+    """Toxiproxy's Proxy.Differs (listen compared resolved), plus our extensions."""
+    if old.protocol is not new.protocol or old.proxy_protocol != new.proxy_protocol:
+        return True
+    if old.flow_idle_timeout != new.flow_idle_timeout or old.max_flows != new.max_flows:
+        return True
+    return old.upstream != new.upstream or old.listen != resolved(new.listen)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.faults import errors
+from harness.faults.engine.addresses import resolved
 from harness.faults.engine.capture import CaptureRing
 from harness.faults.engine.scheduler import TimerHeap
 from harness.faults.model import Direction, ProxyConfig, ToxicConfig
@@ -20,6 +21,10 @@ from harness.faults.toxics.base import ToxicBase
 def bind_error(protocol: str, listen: str, error: OSError) -> errors.ApiError:
     """Toxiproxy answers a failed listen with 500 and Go's net error text; so do we."""
     reason = os.strerror(error.errno).lower() if error.errno else str(error)
+    try:
+        listen = resolved(listen)  # Go names the address it tried: localhost -> 127.0.0.1
+    except errors.ApiError:
+        pass
     hint = None
     if error.errno == errno.EADDRINUSE:
         hint = "another process holds that port; use port 0 to get a free one"
@@ -92,7 +97,7 @@ class ProxyBase(ABC):
         config = self.toxics.pop(name)
         for runtime in self._runtime.pop(name):
             self.chains[runtime.direction].remove(runtime)
-            self._toxic_removed(runtime)
+            self._toxic_removed(runtime, final=True)
         return config
 
     def replace_toxic(self, config: ToxicConfig) -> None:
@@ -105,7 +110,7 @@ class ProxyBase(ABC):
         for before, after in zip(old, new, strict=True):
             chain = self.chains[before.direction]
             chain[chain.index(before)] = after
-            self._toxic_removed(before)
+            self._toxic_removed(before, final=False)
             self._toxic_added(after)
         self.toxics[config.name] = config
         self._runtime[config.name] = new
@@ -117,12 +122,29 @@ class ProxyBase(ABC):
     def _toxic_added(self, runtime: ToxicBase) -> None:  # noqa: B027 - optional hook
         """Hook: a live connection may need to attach at once (timeout starts now)."""
 
-    def _toxic_removed(self, runtime: ToxicBase) -> None:  # noqa: B027 - optional hook
-        """Hook: drop per-connection/flow state and timers of ``runtime``."""
+    def _toxic_removed(  # noqa: B027 - optional hook
+        self, runtime: ToxicBase, *, final: bool
+    ) -> None:
+        """Hook: drop per-connection/flow state and timers of ``runtime``.
+
+        ``final``: removed for good (DELETE, /reset), not replaced by an update.
+        """
+
+    def toxics_json(self) -> list[dict[str, Any]]:
+        """Toxiproxy's order: the upstream chain, then the downstream chain, each in the
+        order added. A ``stream: both`` toxic is listed once, where its upstream half is."""
+        seen: set[str] = set()
+        result = []
+        for direction in (Direction.UPSTREAM, Direction.DOWNSTREAM):
+            for runtime in self.chains[direction]:
+                if runtime.name not in seen:
+                    seen.add(runtime.name)
+                    result.append(self.toxics[runtime.name].to_json())
+        return result
 
     def to_json(self) -> dict[str, Any]:
         data = self.config.to_json()
-        data["toxics"] = [toxic.to_json() for toxic in self.toxics.values()]
+        data["toxics"] = self.toxics_json()
         return data
 
 

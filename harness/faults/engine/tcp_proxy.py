@@ -14,6 +14,7 @@ import struct
 import time
 from typing import Any
 
+from harness.faults.engine.addresses import parse_listen
 from harness.faults.engine.proxy_base import ProxyBase, bind_error
 from harness.faults.model import Direction, join_host_port, split_host_port
 from harness.faults.toxics.base import INACTIVE, Action, Items, Payload, State
@@ -21,6 +22,9 @@ from harness.faults.toxics.tcp import TcpToxic
 
 _HIGH_WATER = 1 << 20  # bytes queued in toxics before the sender is paused
 _LOW_WATER = 1 << 18
+# Bytes a client may send before its upstream is connected. Reading is paused at once,
+# so one read (asyncio reads at most 256 KiB) is the most that normally arrives.
+_EARLY_LIMIT = 1 << 20
 
 
 def _nodelay(transport: asyncio.BaseTransport) -> None:
@@ -64,10 +68,14 @@ class Pipe:
         self.states[toxic] = state
         return state
 
-    def detach(self, toxic: TcpToxic) -> None:
+    def detach(self, toxic: TcpToxic, *, final: bool = False) -> None:
         state = self.states.pop(toxic, None)
         if isinstance(state, State):
             toxic.detach(state, self)
+        if final and toxic.CLOSES_ON_REMOVAL and state is not None:
+            # Toxiproxy runs the toxic's Cleanup on every link of its direction,
+            # whatever toxicity decided for that link.
+            self.connection.close()
 
     def detach_all(self) -> None:
         for toxic in list(self.states):
@@ -144,6 +152,11 @@ class Connection:
         self.pipes = {d: Pipe(self, d) for d in Direction}
         self._eof_sent: set[Direction] = set()
         self._paused: dict[Direction, set[str]] = {d: set() for d in Direction}
+        # What the client sent before upstream was connected, in order. Toxiproxy reads
+        # nothing before its dial returns; here bytes that arrive meanwhile are held.
+        self.dialing = True
+        self._early: list[Payload] = []
+        self._early_bytes = 0
         for pipe in self.pipes.values():
             for toxic in pipe.chain:
                 pipe.attach(toxic)
@@ -175,20 +188,47 @@ class Connection:
         else:
             source.resume_reading()
 
+    def receive(self, payload: Payload) -> None:
+        """Data or EOF from the client: into the upstream chain, or held while dialing."""
+        if not self.dialing:
+            self.pipes[Direction.UPSTREAM].feed(payload)
+            return
+        self._early.append(payload)
+        if isinstance(payload, bytes):
+            self._early_bytes += len(payload)
+            if self._early_bytes > _EARLY_LIMIT:
+                self.close()  # a client that ignores back-pressure while we dial
+                return
+        # Paused here, never in connection_made: there 3.11.2 ignores it, and a second
+        # pause_reading() is then a no-op too (the transport believes it is paused).
+        self.pause(Direction.UPSTREAM, "dial", True)
+
+    def _dialed(self) -> None:
+        """Upstream is connected: replay what the client sent meanwhile, then read on."""
+        self.dialing = False
+        early, self._early = self._early, []
+        self._early_bytes = 0
+        pipe = self.pipes[Direction.UPSTREAM]
+        for payload in early:
+            if self.closed:
+                return
+            pipe.feed(payload)
+        self.pause(Direction.UPSTREAM, "dial", False)
+
     async def dial(self) -> None:
-        host, port = split_host_port(self.proxy.config.upstream)
         try:
+            host, port = split_host_port(self.proxy.config.upstream)
             _, protocol = await self.proxy.loop.create_connection(
                 lambda: _UpstreamSide(self), host, port
             )
-        except OSError:
+        except (OSError, ValueError):
             # Toxiproxy closes the client when the upstream refuses; so do we.
             self.close()
             return
         if self.closed:
             protocol.transport_close()
             return
-        self.pause(Direction.UPSTREAM, "dial", False)
+        self._dialed()
 
     def perform(self, action: Action, direction: Direction | None = None) -> None:
         if self.closed:
@@ -236,18 +276,17 @@ class _ClientSide(asyncio.Protocol):
         connection = Connection(self.proxy, transport)
         self.connection = connection
         self.proxy.connections.add(connection)
-        connection.pause(Direction.UPSTREAM, "dial", True)
         task = self.proxy.loop.create_task(connection.dial())
         self.proxy.tasks.add(task)
         task.add_done_callback(self.proxy.tasks.discard)
 
     def data_received(self, data: bytes) -> None:
         if self.connection is not None:
-            self.connection.pipes[Direction.UPSTREAM].feed(data)
+            self.connection.receive(data)
 
     def eof_received(self) -> bool:
         if self.connection is not None:
-            self.connection.pipes[Direction.UPSTREAM].feed(Action.EOF)
+            self.connection.receive(Action.EOF)
         return True  # keep the other half open until the EOF has passed the toxics
 
     def pause_writing(self) -> None:
@@ -306,7 +345,7 @@ class TcpProxy(ProxyBase):
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def _listen(self) -> str:
-        host, port = split_host_port(self.config.listen)  # validated by the API schema
+        host, port = parse_listen("tcp", self.config.listen)
         try:
             self.server = await self.loop.create_server(
                 lambda: _ClientSide(self), host or None, port, reuse_address=True
@@ -331,6 +370,6 @@ class TcpProxy(ProxyBase):
         for connection in self.connections:
             connection.pipes[runtime.direction].attach(runtime)
 
-    def _toxic_removed(self, runtime: Any) -> None:
-        for connection in self.connections:
-            connection.pipes[runtime.direction].detach(runtime)
+    def _toxic_removed(self, runtime: Any, *, final: bool) -> None:
+        for connection in list(self.connections):
+            connection.pipes[runtime.direction].detach(runtime, final=final)

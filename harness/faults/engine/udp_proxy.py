@@ -14,6 +14,8 @@ import time
 from typing import Any
 
 from harness.faults import errors
+from harness.faults.engine.addresses import parse_listen
+from harness.faults.engine.flow_table import FdBudget, FlowTable
 from harness.faults.engine.proxy_base import ProxyBase, bind_error
 from harness.faults.model import Direction, join_host_port, split_host_port
 from harness.faults.proxy_protocol import encode_v2
@@ -25,9 +27,13 @@ _MAX_DATAGRAM = 65535
 _BUFFER = 1 << 21  # socket buffers large enough for bursts of STUN checks
 
 
-def _socket(family: int) -> socket.socket:
+def _socket(family: int, *, large: bool = True) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.setblocking(False)
+    if not large:
+        # A flow socket carries one client: default buffers do, and under a flood of
+        # new sources every syscall saved here is a flow more per second.
+        return sock
     for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
         try:
             sock.setsockopt(socket.SOL_SOCKET, option, _BUFFER)
@@ -43,12 +49,16 @@ class Flow:
         self.proxy = proxy
         self.client = client
         self.closed = False
-        self.sock = _socket(proxy.upstream_family)
+        self.sock = _socket(proxy.upstream_family, large=False)
+        if proxy.listen_host.startswith("127.") and proxy.upstream_family == socket.AF_INET:
+            # Send from the hop's own loopback address (not the kernel's 127.0.0.1), so a
+            # receiver can tell its hop from any other local sender (PROXY v2 trust).
+            self.sock.bind((proxy.listen_host, 0))
         self.sock.connect(proxy.upstream_address)
-        self.local = self.sock.getsockname()
         self.last_seen = time.monotonic()
         self.states: dict[Direction, dict[UdpToxic, Any]] = {d: {} for d in Direction}
         self.counts = {d: 0 for d in Direction}
+        self.answered = False  # got a datagram back: a real peer, kept longer under a flood
         self.header = b""
         if proxy.config.proxy_protocol is not None:
             # The address the client reached is the proxy's listen address.
@@ -88,6 +98,9 @@ class Flow:
         proxy = self.proxy
         chain = proxy.chains[Direction.DOWNSTREAM]
         recv = self.sock.recv
+        if not self.closed:
+            self.answered = True
+            proxy.table.touch(self.client)
         for _ in range(_BATCH):
             try:
                 data = recv(_MAX_DATAGRAM)
@@ -115,9 +128,10 @@ class Flow:
         self.sock.close()
 
     def to_json(self, now: float) -> dict[str, Any]:
+        local = self.sock.getsockname() if not self.closed else ("0.0.0.0", 0)
         return {
             "client": join_host_port(str(self.client[0]), int(self.client[1])),
-            "local": join_host_port(str(self.local[0]), int(self.local[1])),
+            "local": join_host_port(str(local[0]), int(local[1])),
             "idle": round(now - self.last_seen, 3),
             "upstream_datagrams": self.counts[Direction.UPSTREAM],
             "downstream_datagrams": self.counts[Direction.DOWNSTREAM],
@@ -129,9 +143,10 @@ class UdpProxy(ProxyBase):
 
     sock: socket.socket | None = None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, budget: FdBudget | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.flows: dict[tuple[Any, ...], Flow] = {}
+        self.table = FlowTable(self.config.name, self.config.max_flows, budget or FdBudget())
+        self.flows = self.table.flows
         self.upstream_address: tuple[Any, ...] = ("0.0.0.0", 0)
         self.upstream_family = socket.AF_INET
         self.listen_host = "0.0.0.0"
@@ -140,8 +155,11 @@ class UdpProxy(ProxyBase):
 
     async def _listen(self) -> str:
         listen = self.config.listen
-        host, port = split_host_port(listen)
-        up_host, up_port = split_host_port(self.config.upstream)
+        host, port = parse_listen("udp", listen)
+        try:
+            up_host, up_port = split_host_port(self.config.upstream)
+        except ValueError as error:
+            raise errors.ApiError(f"upstream: {error}", 500) from None
         try:
             # Resolved once: a flow must be created without awaiting a lookup.
             info = socket.getaddrinfo(up_host, up_port, type=socket.SOCK_DGRAM)
@@ -159,6 +177,7 @@ class UdpProxy(ProxyBase):
         bound = sock.getsockname()
         self.listen_host, self.listen_port = str(bound[0]), int(bound[1])
         self.loop.add_reader(sock.fileno(), self._readable)
+        self.table.max_flows = self.config.max_flows
         self._sweeper = self.loop.call_later(self._sweep_interval(), self._sweep)
         return join_host_port(self.listen_host, self.listen_port)
 
@@ -166,9 +185,7 @@ class UdpProxy(ProxyBase):
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
-        for flow in self.flows.values():
-            flow.close()
-        self.flows.clear()
+        self.table.clear()
         if self.sock is not None:
             self.loop.remove_reader(self.sock.fileno())
             self.sock.close()
@@ -182,8 +199,8 @@ class UdpProxy(ProxyBase):
         limit = self.config.flow_idle_timeout
         for client, flow in list(self.flows.items()):
             if now - flow.last_seen > limit:
-                flow.close()
-                del self.flows[client]
+                self.table.pop(client)
+        self.table.flush_report(now)
         self._sweeper = self.loop.call_later(self._sweep_interval(), self._sweep)
 
     def _readable(self) -> None:
@@ -203,10 +220,15 @@ class UdpProxy(ProxyBase):
             now = time.monotonic()
             flow = flows.get(client)
             if flow is None:
-                try:
-                    flow = flows[client] = Flow(self, client)
-                except OSError:  # out of sockets: drop, as a full NAT table would
+                if not self.table.room():
                     continue
+                try:
+                    flow = Flow(self, client)
+                except OSError:  # out of sockets anyway: drop, as a full NAT table would
+                    continue
+                self.table.add(client, flow)
+            else:
+                flows.move_to_end(client)
             flow.last_seen = now
             flow.counts[Direction.UPSTREAM] += 1
             if self.capture:
@@ -245,7 +267,7 @@ class UdpProxy(ProxyBase):
             else:
                 self.timers.push(when, send, item)
 
-    def _toxic_removed(self, runtime: Any) -> None:
+    def _toxic_removed(self, runtime: Any, *, final: bool) -> None:
         for flow in self.flows.values():
             flow.states[runtime.direction].pop(runtime, None)
 

@@ -56,6 +56,8 @@ class ToxicBase:
 
     TYPE: ClassVar[str]
     ATTRIBUTES: ClassVar[tuple[Attr, ...]] = ()
+    TOXIPROXY: ClassVar[bool] = False
+    """A type Toxiproxy has: its attribute rules are Toxiproxy's (warnings, not 400s)."""
 
     def __init__(
         self,

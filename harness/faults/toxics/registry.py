@@ -1,8 +1,10 @@
 """Toxic type names -> classes, per protocol, and attribute validation.
 
-Validation is stricter than Toxiproxy's (which ignores unknown attributes and
-accepts negative times): a typo or a negative delay is a 400 here, so a chaos
-test never silently runs without its fault. The status codes are Toxiproxy's.
+For Toxiproxy's own toxic types the rules are Toxiproxy's: a value of the wrong
+JSON type is a 400, but an unknown attribute is ignored and an out-of-range value
+(a negative latency) is taken as Toxiproxy takes it. Both add a *warning* (the
+``X-Ullc-Warning`` response header and a log line) so a typo is still visible.
+The UDP-only types (loss, loss_burst, ...) are ours, and strict: 400.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def known_types(protocol: Protocol) -> list[str]:
     return sorted(TCP if protocol is Protocol.TCP else UDP)
 
 
-def _check(attr: Attr, type_name: str, value: Any) -> AttributeValue:
+def _check(attr: Attr, type_name: str, value: Any, strict: bool, warnings: list[str]) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise errors.bad_request(
             f"attribute {attr.name!r} of {type_name} must be a number ({attr.unit}), got {value!r}"
@@ -45,34 +47,51 @@ def _check(attr: Attr, type_name: str, value: Any) -> AttributeValue:
         raise errors.bad_request(f"attribute {attr.name!r} of {type_name} must be an integer")
     if value < attr.minimum or (attr.maximum is not None and value > attr.maximum):
         upper = f" and <= {attr.maximum:g}" if attr.maximum is not None else ""
-        raise errors.bad_request(
-            f"attribute {attr.name!r} of {type_name} must be >= {attr.minimum:g}{upper} "
+        message = (
+            f"attribute {attr.name!r} of {type_name} should be >= {attr.minimum:g}{upper} "
             f"({attr.unit}), got {value!r}"
         )
+        if strict:
+            raise errors.bad_request(message.replace("should be", "must be"))
+        warnings.append(f"{message}; applied as Toxiproxy does")
     return int(value) if attr.integer else value
 
 
 def validate_attributes(
-    protocol: Protocol, type_name: str, attributes: Any
+    protocol: Protocol, type_name: str, attributes: Any, warnings: list[str] | None = None
 ) -> dict[str, AttributeValue]:
-    """Complete and check ``attributes`` for a toxic type; defaults fill the gaps."""
+    """Complete and check ``attributes`` for a toxic type; defaults fill the gaps.
+
+    What Toxiproxy would accept but is suspicious is appended to ``warnings``.
+    """
+    if warnings is None:
+        warnings = []
     cls = toxic_class(protocol, type_name)
     if attributes is None:
         attributes = {}
     if not isinstance(attributes, dict):
         raise errors.bad_request("attributes must be a JSON object")
     specs = {attr.name: attr for attr in cls.ATTRIBUTES}
+    strict = not cls.TOXIPROXY
     unknown = sorted(set(attributes) - set(specs) - {SEED_ATTR.name})
     if unknown:
-        raise errors.bad_request(
+        message = (
             f"unknown attribute(s) {', '.join(unknown)} for {type_name} "
             f"(known: {', '.join(sorted(specs)) or 'none'}, seed)"
         )
+        if strict:
+            raise errors.bad_request(message)
+        warnings.append(f"{message}; ignored, as Toxiproxy does")
     result: dict[str, AttributeValue] = {}
     for name, attr in specs.items():
-        result[name] = _check(attr, type_name, attributes.get(name, attr.default))
+        value = attributes.get(name, attr.default)
+        if value is None:  # JSON null leaves a Go struct field at its value
+            value = attr.default
+        result[name] = _check(attr, type_name, value, strict, warnings)
     if SEED_ATTR.name in attributes:
-        result[SEED_ATTR.name] = _check(SEED_ATTR, type_name, attributes[SEED_ATTR.name])
+        result[SEED_ATTR.name] = _check(
+            SEED_ATTR, type_name, attributes[SEED_ATTR.name], True, warnings
+        )
     return result
 
 

@@ -26,6 +26,10 @@ class LinkControl(Protocol):
 class TcpToxic(ToxicBase):
     """Base: ``attach`` once per connection, ``process`` per chunk, ``detach`` on removal."""
 
+    TOXIPROXY: ClassVar[bool] = True
+    CLOSES_ON_REMOVAL: ClassVar[bool] = False
+    """Removing the toxic closes every connection it sat on (Toxiproxy's Cleanup)."""
+
     def attach(self, link: LinkControl) -> State:
         return State()
 
@@ -38,6 +42,12 @@ class TcpToxic(ToxicBase):
         if state.handle is not None:
             link.cancel(state.handle)
             state.handle = None
+
+
+class Noop(TcpToxic):
+    """Pass everything unchanged (Toxiproxy's ``noop``)."""
+
+    TYPE: ClassVar[str] = "noop"
 
 
 class Latency(TcpToxic):
@@ -103,10 +113,16 @@ class SlowClose(TcpToxic):
 
 
 class Timeout(TcpToxic):
-    """Drop all data; close the connection ``timeout`` ms after the toxic met it (0 = never)."""
+    """Drop all data; close the connection when ``timeout`` ms pass without data (0 = never).
+
+    As in Toxiproxy, every chunk that reaches the toxic restarts the timer, and removing
+    the toxic closes the connections it sat on (what it dropped is gone; an open
+    connection with a hole in its byte stream would be worse).
+    """
 
     TYPE: ClassVar[str] = "timeout"
     ATTRIBUTES = (Attr("timeout", 0, "ms"),)
+    CLOSES_ON_REMOVAL: ClassVar[bool] = True
     timeout: float
 
     def attach(self, link: LinkControl) -> State:
@@ -118,12 +134,18 @@ class Timeout(TcpToxic):
     def process(
         self, state: State, link: LinkControl, t: float, payload: Payload, out: Items
     ) -> None:
-        if payload is Action.EOF or payload is Action.CLOSE or payload is Action.RESET:
+        if isinstance(payload, Action):
             out.append((t, payload))
+            return
+        if self.timeout > 0:
+            if state.handle is not None:
+                link.cancel(state.handle)
+            state.handle = link.act_at(t + self.timeout / 1000.0, Action.CLOSE)
 
 
 class ResetPeer(TcpToxic):
-    """On the first data, wait ``timeout`` ms, then reset the connection (RST); data is dropped."""
+    """On the first data (or the sender's FIN), wait ``timeout`` ms, then reset the
+    connection (RST); what comes meanwhile is dropped, as in Toxiproxy."""
 
     TYPE: ClassVar[str] = "reset_peer"
     ATTRIBUTES = (Attr("timeout", 0, "ms"),)
@@ -132,7 +154,7 @@ class ResetPeer(TcpToxic):
     def process(
         self, state: State, link: LinkControl, t: float, payload: Payload, out: Items
     ) -> None:
-        if isinstance(payload, Action):
+        if payload is Action.CLOSE or payload is Action.RESET:
             out.append((t, payload))
             return
         if not state.flag:
@@ -141,17 +163,34 @@ class ResetPeer(TcpToxic):
 
 
 class Slicer(TcpToxic):
-    """Cut chunks into pieces of ``average_size`` ± ``size_variation`` bytes, ``delay`` µs apart."""
+    """Cut chunks into pieces around ``average_size`` bytes, ``delay`` µs apart.
+
+    The cut points are Toxiproxy's ``chunk()``: halve a range until it is at most
+    ``average_size + size_variation`` long, moving each midpoint by a uniform draw in
+    ``[-size_variation, size_variation)``. So 1000 bytes at 100 give 16 pieces of 62
+    or 63 bytes, not 10 of 100. The delay also follows the last piece, as there.
+    """
 
     TYPE: ClassVar[str] = "slicer"
     ATTRIBUTES = (
-        Attr("average_size", 1, "bytes", minimum=1, integer=True),
+        Attr("average_size", 0, "bytes", integer=True),
         Attr("size_variation", 0, "bytes", integer=True),
         Attr("delay", 0, "µs"),
     )
     average_size: int
     size_variation: int
     delay: float
+
+    def cuts(self, start: int, end: int) -> list[int]:
+        """Toxiproxy's chunk(start, end): a flat list of [from, to) pairs."""
+        if (end - start) - self.average_size <= self.size_variation or end - start <= 1:
+            # The length guard is ours: Toxiproxy recurses forever (and crashes) there.
+            return [start, end]
+        mid = start + (end - start) // 2
+        if self.size_variation > 0:
+            mid += self.rng.randrange(self.size_variation * 2) - self.size_variation
+            mid = min(max(mid, start + 1), end - 1)  # Toxiproxy would slice out of range
+        return self.cuts(start, mid) + self.cuts(mid, end)
 
     def process(
         self, state: State, link: LinkControl, t: float, payload: Payload, out: Items
@@ -161,17 +200,11 @@ class Slicer(TcpToxic):
             state.last = when
             out.append((when, payload))
             return
-        offset = 0
-        step = self.delay / 1_000_000.0
-        variation = min(self.size_variation, self.average_size - 1)
-        while offset < len(payload):
-            size = self.average_size
-            if variation > 0:
-                size += self.rng.randint(-variation, variation)
-            out.append((when, payload[offset : offset + size]))
-            offset += size
-            if offset < len(payload):
-                when += step
+        step = max(self.delay, 0.0) / 1_000_000.0
+        cuts = self.cuts(0, len(payload))
+        for index in range(0, len(cuts), 2):
+            out.append((when, payload[cuts[index] : cuts[index + 1]]))
+            when += step
         state.last = when
 
 
@@ -202,6 +235,7 @@ class LimitData(TcpToxic):
 
 
 TCP_TOXICS: tuple[type[TcpToxic], ...] = (
+    Noop,
     Latency,
     Bandwidth,
     SlowClose,

@@ -21,10 +21,18 @@ class UdpToxic(ToxicBase):
         out.append((t, data))
 
 
+class Noop(UdpToxic):
+    """Pass everything unchanged (Toxiproxy's ``noop``)."""
+
+    TYPE: ClassVar[str] = "noop"
+    TOXIPROXY: ClassVar[bool] = True
+
+
 class Latency(UdpToxic):
     """Delay each datagram by ``latency`` ± ``jitter`` ms (uniform, may reorder like netem)."""
 
     TYPE: ClassVar[str] = "latency"
+    TOXIPROXY: ClassVar[bool] = True
     ATTRIBUTES = (Attr("latency", 0, "ms"), Attr("jitter", 0, "ms"))
     latency: float
     jitter: float
@@ -110,6 +118,7 @@ class Bandwidth(UdpToxic):
     """Serialise at ``rate`` KB/s (0 = unlimited); tail-drop beyond ``queue`` ms of backlog."""
 
     TYPE: ClassVar[str] = "bandwidth"
+    TOXIPROXY: ClassVar[bool] = True
     ATTRIBUTES = (Attr("rate", 0, "KB/s"), Attr("queue", 1000, "ms"))
     rate: float
     queue: float
@@ -135,6 +144,7 @@ class Blackhole(UdpToxic):
 
 
 UDP_TOXICS: tuple[type[UdpToxic], ...] = (
+    Noop,
     Latency,
     Loss,
     LossBurst,

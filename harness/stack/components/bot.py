@@ -17,16 +17,15 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import original_sender
 from harness.protocol.ice_responder import Decision, decide, ingress_ufrag
 from harness.protocol.stun_attributes import AttributeType, encode_address
 from harness.protocol.stun_message import Method, encode_message
 from harness.protocol.stun_wire import MessageClass
 from harness.stack import kv
-from harness.stack.control import error_response, start_site
+from harness.stack.control import BadInput, error_response, json_object, start_site, text_field
 from harness.stack.defects import Defect
 from harness.stack.plan import Address, BotPlan
+from harness.stack.relay_seal import Unsealer, read_key
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp, format_address
 from harness.stack.sessions import (
     MEDIA_KEY_PREFIX,
@@ -54,6 +53,8 @@ calls, 240 ms with 32); with it 32 keep p50 near 100 ms, 8 gave ~135 ms."""
 KV_WARM = 8
 """Of those, opened at start (each is a connect through the dc-kv hop while the stack
 starts); the pool opens the rest when a burst needs them."""
+HELD_PER_CREATE = 8
+"""Checks kept for a ufrag whose store is in flight (a client retransmits; more are noise)."""
 ANSWER_MEMORY = 4096
 """Successes remembered for retransmissions (see Bot.on_datagram)."""
 
@@ -77,27 +78,39 @@ class Bot:
         self.sessions: dict[str, _Session] = {}
         self.outcomes: collections.Counter[str] = collections.Counter()
         self.defects = ctx.defects
+        self.relays = ctx.plan.proxy_header_senders(ctx.component)
+        self.unsealer = Unsealer(read_key(ctx.run_dir))
         self.answered: collections.OrderedDict[bytes, None] = collections.OrderedDict()
         # (check bytes, client address) -> (bot ufrag, password, success response).
         self.successes: dict[tuple[bytes, Address], tuple[str, str, bytes]] = {}
+        # bot ufrag -> checks that arrived while its session.create's store was in flight.
+        self.creating: dict[str, list[tuple[UdpEndpoint, bytes, Address]]] = {}
 
     # -- session creation (HTTP from the request handler) ---------------------------------
     async def create(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        bot_ufrag = str(body["bot_ufrag"])
+        body = await json_object(request)
+        bot_ufrag = text_field(body, "bot_ufrag")
+        bot_pwd = text_field(body, "bot_pwd")
         record = SessionRecord(
-            session_id=str(body["session_id"]),
+            session_id=text_field(body, "session_id"),
             dc=self.dc,
             instance=self.instance,
-            client_ufrag=str(body["client_ufrag"]),
+            client_ufrag=text_field(body, "client_ufrag"),
             created_ms=int(time.time() * 1000),
         )
-        # Learn the session before it is visible: a released check may arrive at once.
-        previous = self.sessions.get(bot_ufrag)
+        if self.password_of(bot_ufrag) is not None or bot_ufrag in self.creating:
+            # SIG-7's conflict, known here without the store. The session's password is
+            # never replaced, not even for the store's round trip: that moment was a
+            # window in which a stranger's password authenticated checks for a live call.
+            self.outcomes["create-conflict-local"] += 1
+            return error_response(f"bot ufrag already in use in {self.dc}", 409)
+        # Checks for this ufrag that arrive while the store is in flight (the publish
+        # below may release them before its own reply is read) wait in ``creating``
+        # and are decided once we know whether the session is ours.
+        self.creating[bot_ufrag] = []
+        stored = 0
+        failure: Exception | None = None
         try:
-            self.sessions[bot_ufrag] = _Session(
-                record.session_id, str(body["bot_pwd"]), time.monotonic() + self.ttl_ms / 1000
-            )
             # SESS-2 store (NX: SIG-7's conflict) and the SESS-7 publish that releases
             # held checks (RACE-3), in one KV round trip.
             notice = StoredNotice(bot_ufrag, self.instance, self.ttl_ms)
@@ -105,21 +118,22 @@ class Bot:
                 _STORE_AND_PUBLISH, 1, session_key(bot_ufrag), record.to_wire(), self.ttl_ms,
                 SESSIONS_CHANNEL, notice.to_wire(),
             )  # fmt: skip
-            if not stored:
-                self._forget(bot_ufrag, previous)
-                return error_response(f"bot ufrag already in use in {self.dc}", 409)
         except (aioredis.RedisError, OSError) as error:
-            self._forget(bot_ufrag, previous)
-            self.ctx.log.warning("session store failed: %s", error)
-            return error_response(f"session store of {self.dc} unavailable: {error}", 503)
+            failure = error
+        finally:
+            waiting = self.creating.pop(bot_ufrag, [])
+            if stored:
+                expires_at = time.monotonic() + self.ttl_ms / 1000
+                self.sessions[bot_ufrag] = _Session(record.session_id, bot_pwd, expires_at)
+            for endpoint, data, source in waiting:
+                self.on_datagram(endpoint, data, source)
+        if failure is not None:
+            self.ctx.log.warning("session store failed: %s", failure)
+            return error_response(f"session store of {self.dc} unavailable: {failure}", 503)
+        if not stored:
+            return error_response(f"bot ufrag already in use in {self.dc}", 409)
         self.ctx.log.info("session %s stored (ufrag %s)", record.session_id, bot_ufrag)
         return web.json_response({"instance": record.instance}, status=201)
-
-    def _forget(self, bot_ufrag: str, previous: _Session | None) -> None:
-        if previous is None:
-            self.sessions.pop(bot_ufrag, None)
-        else:
-            self.sessions[bot_ufrag] = previous
 
     async def warm(self) -> None:
         """Open the KV connections before the first call needs them (via the dc-kv hop)."""
@@ -127,12 +141,17 @@ class Bot:
 
     async def allocate_media(self, request: web.Request) -> web.Response:
         """Sequential baseline (SIG-9): the media endpoint is a separate allocation step."""
-        body = await request.json()
+        body = await json_object(request)
         session_id = request.match_info["session_id"]
+        media = body.get("media")
+        if not (isinstance(media, dict) and isinstance(media.get("ip"), str)):
+            raise BadInput("field media must be an object with ip and port")
+        if not (type(media.get("port")) is int and 0 < media["port"] < 65536):
+            raise BadInput("field media.port must be a port number")
         try:
             await self.redis.set(
                 f"{MEDIA_KEY_PREFIX}{session_id}",
-                f"{body['media']['ip']}:{body['media']['port']}",
+                f"{media['ip']}:{media['port']}",
                 px=self.ttl_ms,
             )
         except (aioredis.RedisError, OSError) as error:
@@ -156,11 +175,25 @@ class Bot:
         return session.bot_pwd
 
     def on_datagram(self, endpoint: UdpEndpoint, data: bytes, source: Address) -> None:
-        try:
-            client, payload = original_sender(data, source)
-        except ProtocolError:
-            self.outcomes["discard-bad-proxy-header"] += 1
+        # Checks come from this DC's ingress only, with its sealed header naming the
+        # client (relay_seal.py): anyone else could name any client address.
+        if source[0] not in self.relays:
+            self.outcomes["discard-untrusted-sender"] += 1
             return
+        opened = self.unsealer.open(data)
+        if opened is None:
+            self.outcomes["discard-unsealed-proxy-header"] += 1
+            return
+        client, payload = opened
+        if self.creating:
+            ufrag = ingress_ufrag(payload)
+            waiting = self.creating.get(ufrag) if ufrag is not None else None
+            if waiting is not None:
+                if len(waiting) < HELD_PER_CREATE:
+                    waiting.append((endpoint, data, source))
+                else:
+                    self.outcomes["discard-held-while-creating"] += 1
+                return
         if self.defects and self._defective_answer(endpoint, payload, client, source):
             return
         key = (payload, client)

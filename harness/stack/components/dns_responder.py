@@ -106,11 +106,12 @@ class Responder:
 async def run(ctx: ComponentContext) -> None:
     responder = Responder(ctx.plan)
     holder: list[UdpEndpoint] = []
+    relays = ctx.plan.proxy_header_senders(ctx.component)
 
     def on_datagram(data: bytes, source: Address) -> None:
         try:
-            client, payload = original_sender(data, source)
-        except ProtocolError:
+            client, payload = original_sender(data, source, relays)
+        except ProtocolError:  # also a header from a sender that is not the hop
             return
         reply = responder.answer(payload, client)
         if reply is not None:

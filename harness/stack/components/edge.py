@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import encode_v2, original_sender
+from harness.faults.proxy_protocol import UntrustedProxyHeaderError, encode_v2, original_sender
 from harness.stack.control import MapHolder, control_routes, start_site
 from harness.stack.defects import Defect
 from harness.stack.maps import true_map
 from harness.stack.plan import MEDIA_PORT, Address
+from harness.stack.relay_seal import read_key, seal
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp
 
 FLOW_IDLE_S = 60.0
@@ -44,16 +45,21 @@ class Edge:
         self.ctx = ctx
         self.plan = ctx.plan.edges[ctx.name]
         self.public_ip = ctx.plan.edge_public(ctx.name)[0]
-        self.maps = MapHolder(true_map(ctx.plan))
+        self.maps = MapHolder(true_map(ctx.plan), known_dcs=frozenset(ctx.plan.dcs))
         # Flow table: (local port, hop flow address, DC) -> the socket towards that DC.
         self.flows: dict[tuple[int, Address, str], _Flow] = {}
         self.listeners: dict[int, UdpEndpoint] = {}
         self.counters: collections.Counter[str] = collections.Counter()
         self.dcs = frozenset(ctx.plan.dcs)
+        self.relays = ctx.plan.proxy_header_senders(ctx.component)
+        self.seal_key = read_key(ctx.run_dir)
 
     def on_datagram(self, port: int, pinned: str | None, data: bytes, source: Address) -> None:
         try:
-            client, payload = original_sender(data, source)
+            client, payload = original_sender(data, source, self.relays)
+        except UntrustedProxyHeaderError:
+            self.counters["discard-untrusted-proxy-header"] += 1
+            return
         except ProtocolError:
             self.counters["discard-bad-proxy-header"] += 1
             return
@@ -87,7 +93,8 @@ class Edge:
         if Defect.EDGE_FORGETS_CLIENT_ADDRESS in self.ctx.defects:
             # The bug: the relay names its own socket as the source, as a NAT would.
             named = endpoint.address
-        header = encode_v2(named, (self.public_ip, port))
+        # Sealed: the edge-DC hop relays anything sent to it, forged headers included.
+        header = seal(encode_v2(named, (self.public_ip, port)), self.seal_key)
         flow = self.flows[key] = _Flow(endpoint, dc, client, header, flow_target(self, dc))
         return flow
 

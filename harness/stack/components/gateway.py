@@ -27,6 +27,7 @@ from harness.signaling import (
     ErrorCode,
     MediaAddress,
     Mode,
+    SchemaViolation,
     SessionCreated,
     SessionCreateRequest,
     SignalingError,
@@ -34,8 +35,10 @@ from harness.signaling import (
 )
 from harness.stack.control import MapHolder, control_routes, start_site
 from harness.stack.defects import Defect
+from harness.stack.edge_ips import EdgeAddresses
 from harness.stack.maps import stale_map, true_map
 from harness.stack.plan import GATEWAY_PATH, SIGNALING_TIMEOUT_S
+from harness.stack.request_deadline import REQUEST_DEADLINE_S
 from harness.stack.runtime import ComponentContext
 
 KEEPALIVE_S = 5.0
@@ -56,9 +59,13 @@ class Gateway:
         self.ctx = ctx
         # Defect.GATEWAY_ON_OTHER_MAP: a deploy that left the gateway on another version.
         on_other_map = Defect.GATEWAY_ON_OTHER_MAP in ctx.defects
-        self.maps = MapHolder(stale_map(ctx.plan) if on_other_map else true_map(ctx.plan))
+        self.maps = MapHolder(
+            stale_map(ctx.plan) if on_other_map else true_map(ctx.plan),
+            known_dcs=frozenset(ctx.plan.dcs),  # ROUTE-4
+        )
         self.http: aiohttp.ClientSession | None = None
         self.answered = 0
+        self.edges = EdgeAddresses.of(ctx.plan)
 
     def _dc_url(self, dc: str, path: str) -> str:
         host, port = self.ctx.plan.dial(f"gateway-dc.{dc}")
@@ -92,12 +99,23 @@ class Gateway:
             self.ctx.log.debug("client left before its answer")
 
     async def _request(self, ws: ServerConnection, text: str) -> None:
-        await self._send(ws, await self.handle(text))
+        try:
+            answer = await self.handle(text)
+        except Exception as error:
+            # SIG-12: a request gets exactly one answer even when the gateway itself fails.
+            self.ctx.log.exception("request failed")
+            answer = SignalingError(
+                ErrorCode.INTERNAL, f"gateway failed: {type(error).__name__}", False
+            ).to_json()
+        await self._send(ws, answer)
 
     async def handle(self, text: str) -> dict[str, Any]:
         """One request frame -> one answer body (SIG-12: never none, never two)."""
         try:
             body = json.loads(text)
+        except RecursionError:
+            # A deeply nested array (100,000 levels) exhausts the parser's recursion.
+            return SignalingError(ErrorCode.BAD_REQUEST, "JSON nested too deeply", False).to_json()
         except ValueError as error:
             return SignalingError(ErrorCode.BAD_REQUEST, f"not JSON: {error}", False).to_json()
         request_id = body.get("request_id") if isinstance(body, dict) else None
@@ -107,7 +125,11 @@ class Gateway:
             return SignalingError(
                 ErrorCode.BAD_REQUEST, "expected a session.create message", False, request_id
             ).to_json()
-        violations = validate(body)
+        try:
+            violations = validate(body)
+        except RecursionError:
+            # Nesting that json.loads accepted can still be too deep to describe.
+            violations = [SchemaViolation("(root)", "nested too deeply")]
         if violations:
             # SIG-6: name the offending field; create nothing.
             details = "; ".join(f"{v.path}: {v.message}" for v in violations)
@@ -118,6 +140,9 @@ class Gateway:
                 request_id,
             ).to_json()
         request = SessionCreateRequest.from_json(body)
+        if request.mode is Mode.ULLC and not self.edges.knows(request.edge_ip):
+            # SIG-18: an address that is none of our edges is refused, never routed.
+            return self._error(ErrorCode.BAD_REQUEST, self.edges.refusal(request.edge_ip), request)
         latency_map = self.maps.current  # one version for the whole decision (ROUTE-5)
         if request.mode is Mode.ULLC:
             assert request.edge_ip is not None
@@ -224,6 +249,8 @@ async def run(ctx: ComponentContext) -> None:
         port,
         process_request=_only_signaling_path,
         compression=None,  # one-frame JSON messages: deflate costs more than it saves
+        # A stalled HTTP upgrade is closed like a stalled request on the other servers.
+        open_timeout=REQUEST_DEADLINE_S,
         ping_interval=20,
         ping_timeout=60,
     ):

@@ -20,8 +20,10 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from harness.signaling import validate
 from harness.stack import kv
-from harness.stack.control import control_routes, error_response, start_site
+from harness.stack.control import BadInput, control_routes, error_response, json_object, start_site
+from harness.stack.edge_ips import EdgeAddresses
 from harness.stack.plan import Address, DcPlan
 from harness.stack.runtime import ComponentContext
 from harness.stack.sessions import SESSION_KEY_PREFIX, SessionRecord
@@ -68,11 +70,12 @@ class Handler:
         self.instances = itertools.cycle(dc.bots)
         self.redis = kv.session_store(ctx, connections=KV_CONNECTIONS)
         self.http: aiohttp.ClientSession | None = None
+        self.edges = EdgeAddresses.of(ctx.plan)
 
     def media_for(self, edge_ip: str | None) -> Address:
         """FB-1: the pinned port, for this DC, of the edge the client pings (or the home edge)."""
         plan = self.ctx.plan
-        edge = plan.edge_by_public_ip(edge_ip) if edge_ip else None
+        edge = self.edges.edge(edge_ip)
         return plan.pin_address(edge or plan.topology.home_edge(self.dc.name), self.dc.name)
 
     async def _bot_call(self, url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -80,9 +83,24 @@ class Handler:
         async with self.http.post(url, json=body) as reply:
             return reply.status, await reply.json(content_type=None)
 
+    def _message(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The session.create the gateway forwarded; BadInput unless it is one (SIG-6)."""
+        message = body.get("request")
+        if not isinstance(message, dict):
+            raise BadInput("field request must be a session.create object")
+        violations = validate(message, "session-create-request")
+        if violations:
+            details = "; ".join(f"{v.path}: {v.message}" for v in violations)
+            raise BadInput(f"invalid session.create: {details}"[:2048])
+        if message["mode"] == "ullc" and not self.edges.knows(message["edge_ip"]):
+            raise BadInput(self.edges.refusal(message["edge_ip"]))  # SIG-18
+        return message
+
     async def create(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        message = body["request"]
+        try:
+            message = self._message(await json_object(request))
+        except RecursionError:
+            raise BadInput("session.create nested too deeply") from None
         sequential = message["mode"] == "sequential"
         if sequential:
             bot_ufrag = secrets.token_hex(8)  # SIG-8: 64 random bits

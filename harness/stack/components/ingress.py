@@ -21,13 +21,16 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
-from harness.errors import ProtocolError
-from harness.faults.proxy_protocol import decode_v2, encode_v2, original_sender
+from harness.faults.proxy_protocol import (
+    decode_v2,
+    encode_v2,
+)
 from harness.protocol.ice import build_binding_error
 from harness.protocol.ice_responder import ingress_ufrag
 from harness.stack import kv
 from harness.stack.defects import Defect
 from harness.stack.plan import Address
+from harness.stack.relay_seal import Unsealer, read_key, seal
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp, parse_address
 from harness.stack.sessions import SESSIONS_CHANNEL, SessionRecord, StoredNotice, session_key
 
@@ -75,14 +78,22 @@ class Ingress:
         self.counters: collections.Counter[str] = collections.Counter()
         self.listener: UdpEndpoint | None = None
         self.defects = ctx.defects
+        self.relays = ctx.plan.proxy_header_senders(ctx.component)
+        self.seal_key = read_key(ctx.run_dir)
+        self.unsealer = Unsealer(self.seal_key)
 
     # -- packet path ------------------------------------------------------------------------
     def on_datagram(self, data: bytes, source: Address) -> None:
-        try:
-            client, payload = original_sender(data, source)
-        except ProtocolError:
-            self.counters["discard-bad-proxy-header"] += 1
+        # Only an edge's sealed header names the client: the edge-DC hop relays anything
+        # sent to it, from its own address (relay_seal.py).
+        if source[0] not in self.relays:
+            self.counters["discard-untrusted-sender"] += 1
             return
+        opened = self.unsealer.open(data)
+        if opened is None:
+            self.counters["discard-unsealed-proxy-header"] += 1
+            return
+        client, payload = opened
         # STUN-40..42 and SESS-3 (no readable USERNAME): dropped here, before any lookup.
         ufrag = ingress_ufrag(payload)
         if ufrag is None:
@@ -93,7 +104,7 @@ class Ingress:
         if header is None:
             if len(self.headers) >= HEADER_CACHE:
                 self.headers.clear()
-            header = self.headers[client] = encode_v2(client, self.address)
+            header = self.headers[client] = seal(encode_v2(client, self.address), self.seal_key)
         now = time.monotonic()
         item = _Held(now, source, header + payload)
         cached = self.cache.get(ufrag)

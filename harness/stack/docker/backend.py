@@ -28,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from harness.stack import relay_seal, store_password
 from harness.stack.backend import BackendKind
 from harness.stack.defects import DEFECTS_ENV, Defect, defects_from_env, describe
 from harness.stack.docker import daemon, images, labels, reaper
@@ -129,6 +130,11 @@ class DockerBackend:
             self.run_dir, self.plan, session=self.session, seed=self.seed,
             backend=self.name, defects=self.defects, extra={"image": self.image},
         )  # fmt: skip
+        # What the local supervisor makes before any Redis starts: the run's Redis
+        # password and the edges' header seal key, read by the components from the
+        # mounted run directory.
+        store_password.create(self.run_dir)
+        relay_seal.create_key(self.run_dir)
         if self.defects:
             self.progress(
                 f"stack {self.session} runs with deliberate defects "
@@ -191,7 +197,10 @@ class DockerBackend:
         """Redis runs bare (no interpreter to start); the others through the entry module."""
         if component.role is Role.REDIS:
             log = shlex.quote(str(self._log(component.name)))
-            argv = " ".join(shlex.quote(arg) for arg in redis_argv(self.plan, component))
+            password = store_password.read(self.run_dir)
+            assert password is not None  # made in start() before any container
+            config = store_password.redis_config(self.run_dir, component.name, password)
+            argv = " ".join(shlex.quote(arg) for arg in redis_argv(self.plan, component, config))
             return ["sh", "-c", f"exec {argv} >>{log} 2>&1"]
         return ["python", "-m", "harness.stack.docker.entry", str(self.run_dir), component.name]
 

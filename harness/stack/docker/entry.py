@@ -51,20 +51,18 @@ def _log_to(path: Path) -> None:
     os.close(fd)
 
 
-def redis_argv(plan: Plan, component: Component) -> list[str]:
-    """A DC's redis-server command line (the backend runs it as the container's command)."""
+def redis_argv(plan: Plan, component: Component, config: Path) -> list[str]:
+    """A DC's redis-server command line (the backend runs it as the container's command).
+
+    ``config`` carries the run's password (store_password.py: argv is public).
+    """
     host, port = plan.dcs[component.group].redis
     # No persistence: sessions live for their TTL only (SESS-2).
     return [
-        "redis-server", "--bind", host, "--port", str(port), "--save", "", "--appendonly",
-        "no", "--protected-mode", "no", "--daemonize", "no", "--logfile", "", "--dir", "/tmp",
-        "--databases", "1",
+        "redis-server", str(config), "--bind", host, "--port", str(port), "--save", "",
+        "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no", "--logfile", "",
+        "--dir", "/tmp", "--databases", "1",
     ]  # fmt: skip
-
-
-def _exec_redis(plan: Plan, component: Component) -> None:
-    argv = redis_argv(plan, component)
-    os.execvp(argv[0], argv)
 
 
 def _run_hop(spec: dict[str, Any], plan: Plan, ctx: ComponentContext) -> None:
@@ -93,7 +91,7 @@ def main(argv: list[str]) -> int:
     component = plan.component(name)
     _log_to(run_dir / "logs" / f"{name}.log")
     if component.role is Role.REDIS:
-        _exec_redis(plan, component)
+        raise SystemExit("redis runs as its container's own command (DockerBackend._command)")
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO,

@@ -61,12 +61,19 @@ def http_health(address: Address) -> str | None:
     return None
 
 
-def redis_ping(address: Address) -> str | None:
-    """None when the Redis at ``address`` answers PING with PONG (raw RESP, no client pool)."""
+def redis_ping(address: Address, password: str | None = None) -> str | None:
+    """None when the Redis at ``address`` answers PING with PONG (raw RESP, no client pool);
+    with ``password``, AUTH goes first in the same write (its +OK precedes the +PONG)."""
+    command = b"*1\r\n$4\r\nPING\r\n"
+    if password is not None:
+        secret = password.encode()
+        command = b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(secret), secret) + command
     try:
         with socket.create_connection(address, timeout=0.5) as sock:
-            sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+            sock.sendall(command)
             reply = sock.recv(64)
+            if password is not None and reply.startswith(b"+OK\r\n"):
+                reply = reply[5:] or sock.recv(64)
     except OSError as error:
         return f"PING: {error}"
     return None if reply.startswith(b"+PONG") else f"PING answered {reply!r}"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harness.stack.errors import StackStartError
 from harness.stack.health import Prober
-from harness.stack.local import reaper
+from harness.stack.local import deaths, reaper
 from harness.stack.plan import Plan
 
 
@@ -45,6 +45,7 @@ class LocalProcesses:
         process alive on a loaded machine and skip it.
         """
         names = set(self.plan.resolve(component))
+        deaths.expect(self.run_dir, names)  # on purpose: not a death to report
         self.signal(component, signal.SIGKILL)
         deadline = time.monotonic() + timeout
         while names & set(self.pids()) and time.monotonic() < deadline:

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.stack import relay_seal, store_password
 from harness.stack.atomic import write_atomically
 from harness.stack.defects import parse_defects
 from harness.stack.local import reaper
@@ -65,6 +66,10 @@ class Supervisor:
         self.defects = parse_defects(self.spec.get("defects", []))
         self.children: dict[int, Component] = {}
         self.stopping = False
+        # Before any Redis starts; a restarted Redis reads the same one (store_password.py).
+        self.redis_password = store_password.read(run_dir) or store_password.create(run_dir)
+        if not relay_seal.key_path(run_dir).exists():
+            relay_seal.create_key(run_dir)  # the edges' and ingresses' header seal
 
     # -- forking ----------------------------------------------------------------------------
     def spawn(self, component: Component) -> None:
@@ -131,10 +136,12 @@ class Supervisor:
         data_dir = self.run_dir / "redis" / component.group
         data_dir.mkdir(parents=True, exist_ok=True)
         binary = str(self.spec["redis_server"])
-        # No persistence: sessions live for their TTL only (SESS-2).
+        config = store_password.redis_config(self.run_dir, component.name, self.redis_password)
+        # No persistence: sessions live for their TTL only (SESS-2). Its own address only,
+        # protected mode, and the run's password (from a file: argv is public).
         argv = [
-            binary, "--bind", host, "--port", str(port), "--save", "", "--appendonly", "no",
-            "--protected-mode", "no", "--daemonize", "no", "--logfile", "",
+            binary, str(config), "--bind", host, "--port", str(port), "--save", "",
+            "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no", "--logfile", "",
             "--dir", str(data_dir), "--databases", "1",
         ]  # fmt: skip
         os.execv(binary, argv)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from ullc_stack_helpers import (
     ping_until_answer,
     receive,
     signal,
+    store,
 )
 
 from harness.stack.local.backend import LocalBackend, start_local_stack
@@ -232,10 +232,8 @@ def test_sessions_are_listed_without_passwords_and_expire(stack: LocalBackend) -
     assert mine[0]["session_id"] == created["session_id"]
     assert creds.bot_pwd not in json.dumps(listing)
     # SESS-6 with a real TTL: a key set by the bot carries PX; check it is bounded.
-    with socket.create_connection(stack.plan.dcs["dc-us"].redis, timeout=2) as redis_sock:
-        key = f"ullc:session:{creds.bot_ufrag}".encode()
-        redis_sock.sendall(b"*2\r\n$4\r\nPTTL\r\n$%d\r\n%s\r\n" % (len(key), key))
-        pttl = int(redis_sock.recv(64).strip().lstrip(b":"))
+    with store(stack, "dc-us") as client:
+        pttl = int(client.pttl(f"ullc:session:{creds.bot_ufrag}"))
     assert 0 < pttl <= default_topology().session_ttl_ms
 
 

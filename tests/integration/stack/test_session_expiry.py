@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 
@@ -18,9 +17,10 @@ from ullc_stack_helpers import (
     ping_until_answer,
     receive,
     signal,
+    store,
 )
 
-from harness.stack.local.backend import start_local_stack
+from harness.stack.local.backend import LocalBackend, start_local_stack
 from harness.stack.topology import default_topology_path
 
 TTL_MS = 1000
@@ -34,28 +34,25 @@ def _small_world(tmp_path: Path) -> Path:
     return path
 
 
-def _exists(address: tuple[str, int], key: str) -> bool:
-    with socket.create_connection(address, timeout=2) as sock:
-        raw = key.encode()
-        sock.sendall(b"*2\r\n$6\r\nEXISTS\r\n$%d\r\n%s\r\n" % (len(raw), raw))
-        return sock.recv(16).strip() == b":1"
+def _exists(stack: LocalBackend, key: str) -> bool:
+    with store(stack, "dc-us") as client:
+        return bool(client.exists(key))
 
 
 def test_sessions_expire_from_redis_and_then_get_no_answer(tmp_path: Path) -> None:
     with start_local_stack(_small_world(tmp_path), timeout=30) as stack:
         edge = stack.plan.edge_public("edge-us")
-        redis = stack.plan.dcs["dc-us"].redis
         creds = Creds.new()
         with open_gateway(stack) as ws, client_socket(stack) as sock:
             created = signal(ws, create_request(creds, edge[0]))
             stored_at = time.monotonic()
             assert created["type"] == "session.created"
-            assert _exists(redis, f"ullc:session:{creds.bot_ufrag}")
+            assert _exists(stack, f"ullc:session:{creds.bot_ufrag}")
             assert is_authentic_success(
                 ping_until_answer(sock, edge, check(creds)[0]), creds.bot_pwd
             )
             time.sleep(max(TTL_MS / 1000 + 0.3 - (time.monotonic() - stored_at), 0))
-            assert not _exists(redis, f"ullc:session:{creds.bot_ufrag}")
+            assert not _exists(stack, f"ullc:session:{creds.bot_ufrag}")
             sent = set()
             for _ in range(6):
                 datagram, transaction_id = check(creds)

@@ -112,6 +112,28 @@ def test_sigint_to_up_tears_everything_down(tmp_path: Path) -> None:
     assert _wait_all_gone(records, 5) == []
 
 
+def test_up_names_a_component_that_dies(tmp_path: Path) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "harness", "up", "--network", "auto", "--timeout", "30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    ) as process:
+        try:
+            run_dir = Path(_read_line_with(process, "target: ", 60)).parent
+            bot = next(r for r in _records(run_dir) if r.name == "dc-eu.bot-1")
+            os.kill(bot.pid, signal.SIGKILL)
+            time.sleep(2.0)  # up polls twice a second
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=15)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert "component dc-eu.bot-1 of the reference stack died (exit status -9)" in stderr
+    assert "dc-eu.bot-1 INFO ready" in stderr, stderr  # its last log lines
+
+
 _RUNNER = textwrap.dedent(
     """
     import sys, time

@@ -13,9 +13,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from aioice import stun
 from websockets.sync.client import ClientConnection, connect
 
+from harness.stack import store_password
 from harness.stack.local.backend import LocalBackend
 
 SDP = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
@@ -128,3 +130,10 @@ def is_authentic_success(message: stun.Message | None, password: str) -> bool:
         and message.check_message_integrity(password.encode())
         and "FINGERPRINT" in message.attributes
     )
+
+
+def store(stack: LocalBackend, dc: str) -> redis.Redis:
+    """A client of ``dc``'s Redis with the run's password (it refuses commands without)."""
+    host, port = stack.plan.dcs[dc].redis
+    password = store_password.read(stack.run_dir)
+    return redis.Redis(host=host, port=port, password=password, socket_timeout=2)

@@ -136,10 +136,20 @@ class Gateway:
             asyncio.get_running_loop().create_task(self._answer(connection, message))
 
     async def _answer(self, connection: ServerConnection, request: SessionCreateRequest) -> None:
+        if self.answer in ("conflict", "stored_silent") and request.bot is not None:
+            # A session with these very credentials is already stored (an earlier
+            # request's), so the checks succeed; then the gateway refuses this one,
+            # or never answers it.
+            for peer in (self.holding, *self.others):
+                peer.passwords[request.bot.ice_ufrag] = request.bot.ice_pwd
         await asyncio.sleep(self.delay_s)
-        if self.answer == "silent":
+        if self.answer in ("silent", "stored_silent"):
             return
-        if self.answer == "error":
+        if self.answer == "conflict":
+            reply: SessionCreated | SignalingError = SignalingError(
+                ErrorCode.CONFLICT, "bot.ice_ufrag is already in use", False, request.request_id
+            )
+        elif self.answer == "error":
             reply: SessionCreated | SignalingError = SignalingError(
                 ErrorCode.UNAVAILABLE, "no DC can take the session", True, request.request_id
             )

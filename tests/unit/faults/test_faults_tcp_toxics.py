@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
+import pytest
 from conftest import Api, TcpEcho, port_of
 
 
@@ -73,3 +74,15 @@ def test_toxicity_zero_leaves_connections_alone(api: Api, tcp_echo: TcpEcho) -> 
     with _connect(port) as sock:
         sock.sendall(b"ok")
         assert sock.recv(10) == b"ok"
+
+
+def test_reset_peer_also_fires_on_a_half_close(api: Api, tcp_echo: TcpEcho) -> None:
+    """Toxiproxy's reset_peer starts its timer on the first read, end of stream included."""
+    port = port_of(api.proxy("t", tcp_echo.address))
+    api.toxic("t", type="reset_peer", stream="upstream", attributes={"timeout": 100})
+    with _connect(port) as sock:
+        sock.shutdown(socket.SHUT_WR)
+        start = time.monotonic()
+        with pytest.raises(ConnectionResetError):
+            _read_until_eof(sock)
+        assert time.monotonic() - start >= 0.08

@@ -125,7 +125,7 @@ def test_seed_derivation_is_order_free_and_distinct() -> None:
     ("protocol", "type_name", "attributes", "fragment"),
     [
         (Protocol.TCP, "latency", {"latency": True}, "must be a number"),
-        (Protocol.TCP, "latency", {"latancy": 5}, "unknown attribute"),
+        (Protocol.UDP, "loss", {"probabilty": 0.5}, "unknown attribute"),
         (Protocol.TCP, "slicer", {"average_size": 1.5}, "integer"),
         (Protocol.UDP, "loss", {"probability": 1.5}, "<= 1"),
         (Protocol.UDP, "latency", [], "JSON object"),
@@ -137,6 +137,24 @@ def test_attribute_validation(
     with pytest.raises(ApiError, match=fragment) as caught:
         registry.validate_attributes(protocol, type_name, attributes)
     assert caught.value.status == 400
+
+
+@pytest.mark.parametrize(
+    ("attributes", "kept", "fragment"),
+    [
+        ({"latancy": 5}, {"latency": 0, "jitter": 0}, "unknown attribute(s) latancy"),
+        ({"latency": -5}, {"latency": -5, "jitter": 0}, "'latency' of latency should be >= 0"),
+    ],
+)
+def test_toxiproxy_types_warn_where_toxiproxy_accepts(
+    attributes: dict[str, float], kept: dict[str, float], fragment: str
+) -> None:
+    """Toxiproxy ignores unknown attributes and takes negative values; so do we, with a
+    warning (the caller puts it in a response header and the log)."""
+    warnings: list[str] = []
+    assert registry.validate_attributes(Protocol.TCP, "latency", attributes, warnings) == kept
+    assert len(warnings) == 1
+    assert fragment in warnings[0]
 
 
 def test_gilbert_elliott_state_machine_has_the_stationary_loss() -> None:

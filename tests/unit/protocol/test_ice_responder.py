@@ -12,6 +12,7 @@ from stun_defects import (
     CLIENT_ADDR,
     FULL_CHECK,
     TIEBREAKER,
+    append_fingerprint,
     check_with,
     flip,
     without,
@@ -30,6 +31,7 @@ from harness.protocol.stun_attributes import AttributeType, ErrorCode
 from harness.protocol.stun_checker import check_stun
 from harness.protocol.stun_integrity import short_term_key
 from harness.protocol.stun_message import parse_message, verify_integrity
+from harness.protocol.stun_wire import encode_attribute, with_length
 
 SESSIONS = {BOT.ufrag: BOT.pwd}
 
@@ -181,3 +183,58 @@ def test_ingress_passes_only_what_the_bot_would_judge_past_stun_42(data: bytes) 
         assert ufrag is None
     if looked_up:
         assert ufrag == looked_up[0]
+
+
+def _signed_then(extra: tuple[int, bytes]) -> bytes:
+    """A check signed over FULL_CHECK with ``extra`` placed after MESSAGE-INTEGRITY."""
+    signed = check_with(FULL_CHECK, fingerprint=False)
+    body = signed + encode_attribute(*extra)
+    return append_fingerprint(with_length(body, len(body) - 20))
+
+
+@pytest.mark.requirements("STUN-43", "STUN-15")
+@pytest.mark.parametrize(
+    ("name", "attribute"),
+    [
+        ("PRIORITY of 3 bytes", (AttributeType.PRIORITY, b"\x6e\x00\xff")),
+        ("PRIORITY of 0", (AttributeType.PRIORITY, bytes(4))),
+        ("ICE-CONTROLLING of 4 bytes", (AttributeType.ICE_CONTROLLING, bytes(4))),
+        ("ICE-CONTROLLED of 9 bytes", (AttributeType.ICE_CONTROLLED, bytes(9))),
+        ("USE-CANDIDATE not empty", (AttributeType.USE_CANDIDATE, b"\x01")),
+        ("USERNAME not UTF-8", (AttributeType.USERNAME, b"B0tUfrag:\xff\xfe")),
+        ("USERNAME of 509 bytes", (AttributeType.USERNAME, b"B0tUfrag:" + b"a" * 500)),
+        (
+            "XOR-MAPPED-ADDRESS of family 3",
+            (AttributeType.XOR_MAPPED_ADDRESS, b"\x00\x03" + bytes(6)),
+        ),
+        ("ERROR-CODE of class 2", (AttributeType.ERROR_CODE, b"\x00\x00\x02\x00")),
+    ],
+)
+def test_a_known_attribute_that_does_not_decode_is_answered_400_unsigned(
+    name: str, attribute: tuple[int, bytes]
+) -> None:
+    attributes = [(t, v) for t, v in FULL_CHECK if t != attribute[0]]
+    data = check_with([*attributes, attribute])
+    outcome, found, code, response = run(data)
+    assert (outcome, found, code) == (Outcome.RESPOND, "STUN-43", 400), name
+    assert response is not None
+    message = parse_message(response)
+    assert message.get(AttributeType.MESSAGE_INTEGRITY) is None
+    assert message.transaction_id == parse_message(CHECK).transaction_id
+
+
+@pytest.mark.requirements("STUN-43", "STUN-7")
+def test_a_malformed_attribute_after_message_integrity_is_ignored() -> None:
+    # RFC 8489 §14.5: what follows MESSAGE-INTEGRITY is ignored, so it is never decoded.
+    data = _signed_then((AttributeType.PRIORITY, b"\x01\x02\x03"))
+    outcome, found, code, _ = run(data)
+    assert (outcome, found, code) == (Outcome.RESPOND, "STUN-48", None)
+
+
+@pytest.mark.requirements("STUN-43", "STUN-40")
+def test_a_truncated_attribute_list_is_not_stun_and_is_discarded() -> None:
+    # The last attribute claims more bytes than the message holds: framing, not a value.
+    truncated = bytearray(CHECK)
+    truncated[22:24] = (0x0200).to_bytes(2, "big")  # USERNAME length far past the end
+    outcome, found, _, response = run(bytes(truncated))
+    assert (outcome, found, response) == (Outcome.DISCARD, "STUN-40", None)

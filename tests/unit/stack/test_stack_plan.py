@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness.routing import LatencyMap
 from harness.stack.maps import latency_maps, true_map
 from harness.stack.plan import Plan, Transport
@@ -60,3 +62,25 @@ def test_client_regions_and_pins() -> None:
 def test_without_hops_peers_dial_the_components_directly() -> None:
     plan = Plan(default_topology(), hops=False)
     assert plan.edge_public("edge-us") == (plan.edges["edge-us"].bind_ip, 3478)
+
+
+def test_proxy_headers_are_believed_only_from_each_components_relays() -> None:
+    from harness.errors import ProtocolError
+    from harness.faults.proxy_protocol import encode_v2, original_sender
+
+    plan = Plan(default_topology())
+    edge = plan.proxy_header_senders(plan.component("edge-us"))
+    ingress = plan.proxy_header_senders(plan.component("dc-eu.ingress"))
+    bot = plan.proxy_header_senders(plan.component("dc-eu.bot-0"))
+    assert edge == {plan.edge_public("edge-us")[0]}
+    assert plan.link("edge-dc.edge-ap.dc-eu").listen[0] in ingress
+    assert plan.link("edge-dc.edge-ap.dc-us").listen[0] not in ingress  # another DC's hop
+    assert bot == {plan.dcs["dc-eu"].ingress[0]}
+    assert not plan.proxy_header_senders(plan.component("gateway"))
+    relayed = encode_v2(("127.77.10.10", 5000), ("127.77.20.1", 3478)) + b"check"
+    relay = (next(iter(bot)), 40000)
+    assert original_sender(relayed, relay, bot) == (("127.77.10.10", 5000), b"check")
+    with pytest.raises(ProtocolError, match="not a relay"):
+        original_sender(relayed, ("127.0.0.1", 40000), bot)
+    # Without a header the sender is who it is, from anywhere.
+    assert original_sender(b"check", ("127.0.0.1", 1), bot) == (("127.0.0.1", 1), b"check")

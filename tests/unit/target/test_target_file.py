@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from harness.target import (
     load_target,
     write_target,
 )
+from harness.target.model import DEFAULT_STUN_PORT
 
 FULL = """
 [target]
@@ -185,3 +187,50 @@ def test_stun_only_target_needs_no_gateway(tmp_path: Path) -> None:  # TGT-5
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(TargetFileError, match="cannot be read"):
         load_target(tmp_path / "absent.toml")
+
+
+def _with_proxies(tmp_path: Path, proxies: str, *, topology: bool) -> Path:
+    text = MINIMAL + '\n[reference]\nbackend = "local"\n'
+    if topology:
+        from harness.stack.topology import default_topology_path
+
+        text += f'topology = "{default_topology_path()}"\n'
+    return _write(tmp_path, text + f"proxies = {{ {proxies} }}\n")
+
+
+@pytest.mark.parametrize("topology", [True, False], ids=["with-topology", "without"])
+def test_an_unknown_link_in_reference_proxies_is_an_error_naming_the_known_ones(
+    tmp_path: Path, topology: bool
+) -> None:
+    path = _with_proxies(tmp_path, '"cliet-edge.edge-us" = "x"', topology=topology)
+    with pytest.raises(TargetFileError) as caught:
+        load_target(path)
+    message = str(caught.value)
+    assert "reference.proxies.cliet-edge.edge-us" in message
+    assert "unknown link 'cliet-edge.edge-us'" in message
+    # The known names are listed: every link of the topology, or every link kind.
+    assert "client-edge.edge-us" in message if topology else "client-edge" in message
+    assert "dc-kv" in message
+
+
+def test_a_link_of_another_topology_is_unknown_to_this_one(tmp_path: Path) -> None:
+    path = _with_proxies(tmp_path, '"edge-dc.edge-mars.dc-us" = "x"', topology=True)
+    with pytest.raises(TargetFileError, match=re.escape("edge-dc.edge-mars.dc-us")):
+        load_target(path)
+
+
+def test_known_links_in_reference_proxies_load(tmp_path: Path) -> None:
+    proxies = '"client-edge.edge-us" = "a", "dc-kv.dc-eu" = "b"'
+    target = load_target(_with_proxies(tmp_path, proxies, topology=True))
+    assert target.reference is not None
+    assert dict(target.reference.proxies) == {"client-edge.edge-us": "a", "dc-kv.dc-eu": "b"}
+
+
+@pytest.mark.requirements("TGT-9")
+def test_global_endpoint_without_a_port_means_the_stun_port(tmp_path: Path) -> None:
+    def port(global_endpoint: str) -> int:
+        text = FULL.replace('"media.ullc.test"', f'"{global_endpoint}"')
+        return load_target(_write(tmp_path, text)).endpoints.global_port
+
+    assert port("media.ullc.test") == port("media.ullc.test:3478") == DEFAULT_STUN_PORT == 3478
+    assert port("media.ullc.test:5000") == 5000

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Every suite against the second, independent implementation (peers/compact), once
+# without an ingress hold (RACE-3 is a SHOULD) and once with one. Each run starts a
+# fresh peer on a free 127.X block and stops it afterwards (peers/compact/launch.py),
+# so nothing is left running. Exit status: non-zero when either suite run fails.
+# About 1 minute per run on an idle 2-core machine.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+python -c "import harness, aiohttp, aioice, dns" 2>/dev/null || python -m pip install -q -e '.[test]'
+status=0
+for hold_ms in 0 150; do
+    echo "== suites/ against the compact peer, hold_ms=${hold_ms} =="
+    python -m peers.compact.launch "${hold_ms}" -- \
+        python -m pytest --ullc-target '{peer_target}' suites/ -q -rfEs -p no:cacheprovider \
+        || status=1
+done
+exit "${status}"

@@ -1,0 +1,1 @@
+"""Independent ULLC implementations the harness is tested against (not shipped in the wheel)."""

@@ -1,0 +1,1 @@
+"""Client conformance: a user's client against the reference stack (specs/client.md)."""
