@@ -74,9 +74,12 @@ def _run_hop(spec: dict[str, Any], plan: Plan, ctx: ComponentContext) -> None:
     commands = "".join(f"addr add {address}/32 dev eth0\n" for address in hop_addresses(plan)[1:])
     subprocess.run(["ip", "-force", "-batch", "-"], input=commands.encode(), check=False)
     host, port = plan.hop_api
+    # Off the loopback on purpose: the links listen on the run's --internal network,
+    # which only this run's containers and the host's bridge reach.
     options = ServerOptions(
-        host=host, port=port, seed=int(spec.get("seed", 0)), config=ctx.run_dir / "hops.json"
-    )
+        host=host, port=port, seed=int(spec.get("seed", 0)), config=ctx.run_dir / "hops.json",
+        allow_remote_listen=True,
+    )  # fmt: skip
 
     def ready(info: dict[str, Any]) -> None:
         ctx.log.info("hop server %s", info)
