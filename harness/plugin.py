@@ -11,7 +11,7 @@ option               ini                 meaning
 ===================  ==================  ==================================================
 ``--ullc-target``    ``ullc_target``     target file (TOML), or ``reference`` (default): the
                                          embedded reference stack
-``--ullc-backend``   ``ullc_backend``    ``local`` (default); ``docker`` is not there yet
+``--ullc-backend``   ``ullc_backend``    ``local`` (default) or ``docker``
 ``--ullc-topology``  ``ullc_topology``   topology file of the reference stack
 ``--ullc-calls``     ``ullc_calls``      calls per batch (default 20)
 ``--ullc-budget-ms`` ``ullc_budget_ms``  connect budget for p95 (default: the target's)
@@ -201,6 +201,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     # reads the outline: an unmarked run never loads the topology.
     if item.get_closest_marker("requires_capability") is not None or _uses_ullc(item):
         check_item(item, run.outline)
+    if item.get_closest_marker("docker") is not None:
+        from harness.stack.docker.daemon import unreachable_reason
+
+        reason = unreachable_reason()
+        if reason is not None:
+            pytest.skip(f"docker: {reason}")
 
 
 def _uses_ullc(item: pytest.Item) -> bool:

@@ -56,7 +56,6 @@ def test_header_names_target_and_seed(pytester: pytest.Pytester) -> None:
         (["--ullc-calls", "0"], "*expected a whole number >= 1, got '0'*"),
         (["--ullc-budget-ms", "-5"], "*--ullc-budget-ms: expected a whole number >= 1*"),
         (["--ullc-seed", "x"], "*--ullc-seed: expected a whole number >= 0*"),
-        (["--ullc-backend", "docker"], "*docker backend is not available yet*"),
         (["--ullc-backend", "k8s"], "*unknown backend 'k8s'*"),
         (["--ullc-target", "missing.toml"], "*file 'missing.toml' does not exist*"),
         (["--ullc-topology", "nope.json"], "*file 'nope.json' does not exist*"),
