@@ -33,18 +33,30 @@ class CallSample:
     outcome: str
     connect_ms: float | None
     fell_back: bool
+    bet_hit: bool = False
+    """FB-4: the check through the resolved edge got an authentic success."""
 
     @classmethod
     def of(cls, result: CallResult) -> CallSample:
-        return cls(result.mode.value, result.outcome.value, result.connect_ms, result.fell_back)
+        return cls(
+            result.mode.value,
+            result.outcome.value,
+            result.connect_ms,
+            result.fell_back,
+            result.bet_hit,
+        )
 
     def to_json(self) -> list[Any]:
-        return [self.mode, self.outcome, self.connect_ms, self.fell_back]
+        return [self.mode, self.outcome, self.connect_ms, self.fell_back, self.bet_hit]
 
     @classmethod
     def from_json(cls, row: Sequence[Any]) -> CallSample:
         return cls(
-            str(row[0]), str(row[1]), None if row[2] is None else float(row[2]), bool(row[3])
+            str(row[0]),
+            str(row[1]),
+            None if row[2] is None else float(row[2]),
+            bool(row[3]),
+            bool(row[4]) if len(row) > 4 else False,
         )
 
     def as_result(self) -> CallResult:
@@ -54,6 +66,7 @@ class CallSample:
             mode=Mode(self.mode),
             connect_ms=self.connect_ms,
             fell_back=self.fell_back,
+            bet_hit=self.bet_hit,
         )
 
 

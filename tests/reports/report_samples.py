@@ -136,6 +136,7 @@ def quick_call(started_at: float, connect_ms: float) -> CallResult:
         dc="dc-a",
         session_id=f"dc-a-{secrets.token_hex(6)}",
         edge=edge,
+        bet_hit=True,  # FB-4: the edge's own check was answered
         timeline=events,
         started_at=started_at,
     )

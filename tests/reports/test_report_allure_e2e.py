@@ -150,7 +150,9 @@ def test_terminal_summary_has_a_row_per_suite(suite_run: SuiteRun) -> None:
     stdout = suite_run.stdout
     assert "ULLC summary (per suite)" in stdout
     row = next(line for line in stdout.splitlines() if line.startswith("fallback "))
-    assert row.split()[:4] == ["fallback", "2", "24", "24"]
+    cells = row.split()
+    # suite, tests, passed, failed, skipped, calls, connected
+    assert [cells[0], cells[1], cells[5], cells[6]] == ["fallback", "2", "24", "24"]
     assert "PASS" in row
 
 
