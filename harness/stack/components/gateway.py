@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from http import HTTPStatus
 from typing import Any
@@ -233,6 +234,17 @@ def _only_signaling_path(connection: ServerConnection, request: Request) -> Resp
     return None
 
 
+def _connection_log() -> logging.Logger:
+    """websockets' server log without its two INFO lines per connection (open, closed).
+
+    Every call opens its own connection, so those lines were a record per call and end,
+    a measurable share of the gateway's CPU in a burst; warnings and errors still show.
+    """
+    log = logging.getLogger("websockets.server")
+    log.setLevel(logging.WARNING)
+    return log
+
+
 async def run(ctx: ComponentContext) -> None:
     gateway = Gateway(ctx)
     gateway.http = aiohttp.ClientSession(
@@ -253,6 +265,7 @@ async def run(ctx: ComponentContext) -> None:
         open_timeout=REQUEST_DEADLINE_S,
         ping_interval=20,
         ping_timeout=60,
+        logger=_connection_log(),
     ):
         keepalive = asyncio.create_task(gateway.keepalive())
         ctx.ready()
