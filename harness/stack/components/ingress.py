@@ -82,6 +82,7 @@ class Ingress:
         # Set once every session stored before the subscription is in the cache (a SCAN
         # after it was confirmed): from then on a miss needs no GET (see _primed_miss).
         self.primed_for: float | None = None
+        self.priming: asyncio.Task[None] | None = None
         self.headers: dict[Address, bytes] = {}
         self.flows: dict[tuple[Address, Address], _Flow] = {}
         self.counters: collections.Counter[str] = collections.Counter()
@@ -337,7 +338,8 @@ class Ingress:
         for ufrag in list(self.held):
             if ufrag not in self.pending:
                 self._start_lookup(ufrag, [])
-        asyncio.get_running_loop().create_task(self._prime(subscribed_at))
+        # Kept referenced: the loop holds only a weak reference to a task.
+        self.priming = asyncio.get_running_loop().create_task(self._prime(subscribed_at))
 
     async def _prime(self, subscribed_at: float) -> None:
         """Cache every session stored before the subscription, then mark it primed.
