@@ -39,7 +39,7 @@ P99 = Goal("p99_ms", "<", 1000.0, "ms")
 """Judged over *all* calls, a failed call ranking as infinitely slow: "p99 < 1 s" means
 99 % of the calls connect within 1 s, and a call that never connects did not."""
 SCALE = 0.5
-TOP_COMPONENTS = 6
+TOP_COMPONENTS = 4
 
 
 def _scaled(table: Mapping[str, float], factor: float) -> Mapping[str, float]:
