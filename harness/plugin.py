@@ -11,7 +11,7 @@ option               ini                 meaning
 ===================  ==================  ==================================================
 ``--ullc-target``    ``ullc_target``     target file (TOML), or ``reference`` (default): the
                                          embedded reference stack
-``--ullc-backend``   ``ullc_backend``    ``local`` (default); ``docker`` is not there yet
+``--ullc-backend``   ``ullc_backend``    ``local`` (default) or ``docker``
 ``--ullc-topology``  ``ullc_topology``   topology file of the reference stack
 ``--ullc-calls``     ``ullc_calls``      calls per batch (default 20)
 ``--ullc-budget-ms`` ``ullc_budget_ms``  connect budget for p95 (default: the target's)
@@ -145,10 +145,28 @@ def pytest_configure(config: pytest.Config) -> None:
             run.outline  # noqa: B018 - a broken target file fails the run at start
         except HarnessError as error:
             raise pytest.UsageError(str(error)) from None
+        _refuse_workers_on_one_target(config, worker_input, settings.target_file)
     config.stash[RUN_KEY] = run
     config.pluginmanager.register(ReplaySummary(run), "ullc-replay-summary")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistSeed(seed), "ullc-xdist-seed")
+
+
+def _refuse_workers_on_one_target(
+    config: pytest.Config, worker_input: object, target_file: object
+) -> None:
+    """``-n N`` against a user target: every worker would drive the same implementation
+    while the fallback and chaos suites rewrite its maps and take its DCs down, so one
+    worker's test would judge the faults of another's. Refused, with what to do instead."""
+    workers = config.getoption("numprocesses", default=None)
+    if worker_input is not None or not workers:
+        return
+    raise pytest.UsageError(
+        f"-n {workers} against one user target ({target_file}): the "
+        "workers would share that implementation while the fallback and chaos suites "
+        "reconfigure it (latency maps, outages, hop faults). Run without -n; only the "
+        "embedded reference stack (--ullc-target reference) gives each worker its own target."
+    )
 
 
 class XdistSeed:
@@ -183,6 +201,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     # reads the outline: an unmarked run never loads the topology.
     if item.get_closest_marker("requires_capability") is not None or _uses_ullc(item):
         check_item(item, run.outline)
+    if item.get_closest_marker("docker") is not None:
+        from harness.stack.docker.daemon import unreachable_reason
+
+        reason = unreachable_reason()
+        if reason is not None:
+            pytest.skip(f"docker: {reason}")
 
 
 def _uses_ullc(item: pytest.Item) -> bool:

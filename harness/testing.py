@@ -27,6 +27,7 @@ from harness.conformance.accounting import (
     p95_counting_failures,
 )
 from harness.conformance.bounds import World
+from harness.conformance.measured import ChaosWorld, chaos_world
 from harness.conformance.session import ProbeSession, media_address, open_probe_session
 from harness.conformance.skips import (
     known_deviation_reason,
@@ -35,6 +36,7 @@ from harness.conformance.skips import (
     probe_credentials,
 )
 from harness.evidence import Evidence
+from harness.faults.vocabulary import FaultKind
 from harness.fixtures.calls import CallRunner, ClientHandle
 from harness.fixtures.captures import Capture
 from harness.fixtures.faults import Faults
@@ -48,10 +50,12 @@ __all__ = [
     "CallResult",
     "CallRunner",
     "Capture",
+    "ChaosWorld",
     "ClientHandle",
     "ClientObservation",
     "EventKind",
     "Evidence",
+    "FaultKind",
     "Faults",
     "FixtureWorld",
     "ObserveClient",
@@ -60,6 +64,7 @@ __all__ = [
     "WireCall",
     "World",
     "assert_accounted",
+    "chaos_world",
     "is_success",
     "known_deviation_reason",
     "lacks_sessions_reason",

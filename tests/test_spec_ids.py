@@ -5,21 +5,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from harness.spec_index import FAMILIES as SPEC_FAMILIES
+from harness.spec_index import requirements
+
 ROOT = Path(__file__).resolve().parent.parent
-FAMILIES = "STUN|SDP|SIG|ROUTE|FB|RACE|CTL|TGT|TOPO|SESS|CLI"
-CITED = re.compile(rf"\b({FAMILIES})-\d+\b")
-DEFINED = re.compile(rf"\*\*(({FAMILIES})-\d+)\*\*")
+CITED = re.compile(rf"\b({'|'.join(SPEC_FAMILIES)})-\d+\b")
 SCANNED = ("harness", "suites", "tests")
 TEXT_SUFFIXES = {".py", ".md", ".toml", ".json", ".txt", ".sdp", ".hex", ".yaml", ".yml", ".cfg"}
 
 
 def defined_ids() -> set[str]:
-    return {
-        m.group(1)
-        for spec in (ROOT / "specs").glob("*.md")
-        if spec.name != "implementers.md"  # generated from the others
-        for m in DEFINED.finditer(spec.read_text("utf-8"))
-    }
+    """The IDs of the spec the package ships (harness.spec_index reads specs/ through it)."""
+    return {requirement.id for requirement in requirements()}
 
 
 def cited_ids() -> dict[str, list[str]]:

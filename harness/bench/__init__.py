@@ -34,6 +34,8 @@ class BenchOptions:
     """Simultaneous calls in ``concurrency`` (the target is stated for 500)."""
     starts: int | None = None
     """Stack starts in ``startup``."""
+    backend: str = "local"
+    """The backend ``startup`` measures (``local`` or ``docker``)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,12 @@ class Section:
         module, _, function = self.target.partition(":")
         runner: Callable[..., BenchResult] = getattr(importlib.import_module(module), function)
         return runner
+
+    def result_key(self, options: BenchOptions) -> str:
+        """Where bench.json keeps this section's result: startup on docker is its own."""
+        if self.name == "startup" and options.backend != "local":
+            return f"{self.name}_{options.backend}"
+        return self.name
 
     def run(self, options: BenchOptions) -> BenchResult:
         runner = self.load()
@@ -73,7 +81,7 @@ SECTIONS: list[Section] = [
     ),
     Section(
         "startup",
-        "local reference stack up and healthy",
+        "reference stack up and healthy (--backend local or docker)",
         "harness.bench.startup:run",
         takes_options=True,
     ),

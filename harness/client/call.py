@@ -17,9 +17,10 @@ closes the socket and cancels the pacers whatever happened.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.client.dns import DnsFailedError
@@ -49,6 +50,11 @@ EdgeResolver = Callable[[Timeline, float], Awaitable[tuple[str, int]]]
 @dataclass(frozen=True)
 class CallSettings:
     deadline_s: float
+    media_hops: Mapping[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
+    """TGT-7: a ``media`` address -> the harness hop the client sends to instead."""
+
+    def via_hop(self, address: tuple[str, int]) -> tuple[str, int]:
+        return self.media_hops.get(address, address)
 
 
 class _Failed(Exception):
@@ -159,7 +165,7 @@ class Call:
                 "sequential session.created without bot credentials (SIG-9)",
             )
         bot = IceCredentials(answer.bot.ice_ufrag, answer.bot.ice_pwd)
-        media.start(answer.media.as_tuple(), Via.MEDIA, bot)
+        media.start(self.settings.via_hop(answer.media.as_tuple()), Via.MEDIA, bot)
         connected, _ = await asyncio.wait({media.success}, timeout=self.remaining())
         if not connected:
             raise _Failed(
@@ -203,6 +209,24 @@ class Call:
             raise _Failed(
                 CallOutcome.MEDIA_TIMEOUT,
                 f"no authenticated Binding success; {media.describe_attempts()}",
+            )
+        await self._await_bet_verdict(media)
+
+    async def _await_bet_verdict(self, media: MediaPath) -> None:
+        """FB-4: a call is a routing-bet hit when its edge transaction got an authentic
+        success, whichever path answered first. After a media-first connect the edge
+        transaction keeps pacing (media.py) for as long as a fallback may take to
+        connect (FB-5: the media round trip this call saw, plus 2 Tp + 50 ms)."""
+        success = self.success
+        if success is None or success.via is Via.EDGE or media.edge_success.done():
+            return
+        retarget = next(
+            (e.t_ms for e in self.timeline.events if e.kind is EventKind.RETARGET), success.t_ms
+        )
+        window_s = (success.t_ms - retarget) / 1000 + 2 * media.pacing_s + 0.05
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.shield(media.edge_success), min(window_s, self.remaining())
             )
 
     def _after_success(self, failed: _Failed) -> _Failed:
@@ -272,7 +296,9 @@ class Call:
 
     def _retarget(self, media: MediaPath, answer: SessionCreated) -> None:
         """FB-2: not connected yet, so also check towards ``media``; the edge keeps pacing."""
-        target = answer.media.as_tuple()
+        # Compared after the hop translation: a media address that is the edge itself
+        # (a bot answering at the edge) is the same path through the same hop.
+        target = self.settings.via_hop(answer.media.as_tuple())
         if self.edge is not None and _same_address(target, self.edge):
             return
         self.timeline.add(EventKind.RETARGET, target=address_text(target), dc=answer.dc)
@@ -306,6 +332,8 @@ class Call:
             outcome = CallOutcome.CONNECTED
             detail = "; ".join(self.notes) or None
         success = self.success if failed is None else None
+        edge_hit = self.media.edge_success.done() and not self.media.edge_success.cancelled()
+        bet_hit = self.mode is Mode.ULLC and success is not None and edge_hit
         fell_back = self.mode is Mode.ULLC and success is not None and success.via is Via.MEDIA
         recovery_ms = None
         if fell_back and success is not None and self.response_ms is not None:
@@ -319,7 +347,9 @@ class Call:
             session_id=None if answer is None else answer.session_id,
             map_version=None if answer is None else answer.map_version,
             fell_back=fell_back,
+            bet_hit=bet_hit,
             edge=None if self.edge is None else address_text(self.edge),
+            connected_via=None if success is None else success.via,
             media=None if answer is None else address_text(answer.media.as_tuple()),
             xor_mapped_address=None if success is None else success.mapped_address,
             recovery_ms=recovery_ms,

@@ -63,6 +63,9 @@ class UllcClient:
         self.pacing_s = (pacing_ms if pacing_ms is not None else target.limits.pacing_ms) / 1000.0
         self.deadline_s = deadline_s or call_deadline_s(target)
         self.bind_ip = target.client.bind_ip
+        self._media_hops = {
+            media.as_tuple(): hop.as_tuple() for media, hop in target.client.media_hops.items()
+        }
         self._edge_override = edge
         self._id = secrets.token_hex(4)
         self._counter = itertools.count(1)
@@ -181,7 +184,7 @@ class UllcClient:
                 request_id=f"c{self._id}.{next(self._counter)}",
                 gateway=gateway,
                 resolve_edge=self._resolve_edge,
-                settings=CallSettings(self.deadline_s),
+                settings=CallSettings(self.deadline_s, self._media_hops),
             )
             return await call.run()
         finally:

@@ -164,6 +164,8 @@ class MediaPath:
         self._transport: asyncio.DatagramTransport | None = None
         self._loop = asyncio.get_running_loop()
         self.success: asyncio.Future[CheckSuccess] = self._loop.create_future()
+        self.edge_success: asyncio.Future[CheckSuccess] = self._loop.create_future()
+        """The first authentic success of an EDGE transaction, whenever it came (FB-4)."""
 
     async def open(self, bind_ip: str | None) -> tuple[str, int]:
         """Bind the check socket to ``bind_ip`` (the client's region) and return its address."""
@@ -224,9 +226,18 @@ class MediaPath:
             transaction.started + offset, self._resend, transaction
         )
 
+    def _settled(self, transaction: CheckTransaction) -> bool:
+        """No more sends for ``transaction``: the call connected and, for an edge
+        transaction, the routing bet's verdict is in too (FB-4)."""
+        if not self.success.done():
+            return False
+        if self.success.cancelled() or self.success.exception() is not None:
+            return True
+        return transaction.via is not Via.EDGE or self.edge_success.done()
+
     def _resend(self, transaction: CheckTransaction) -> None:
         transaction.timer = None
-        if self.success.done() or self._transport is None or self._transport.is_closing():
+        if self._settled(transaction) or self._transport is None or self._transport.is_closing():
             return
         self._send(transaction)
         self._schedule(transaction)
@@ -234,6 +245,14 @@ class MediaPath:
     def _received(self, data: bytes, source: tuple[str, int]) -> None:
         verdict = judge_response(data, source, self._expected)
         self._record(verdict, source)
+        if verdict.authenticated_success and not self.edge_success.done():
+            assert verdict.transaction_id is not None
+            assert verdict.mapped_address is not None
+            answered = self.transactions[verdict.transaction_id]
+            if answered.via is Via.EDGE:
+                self.edge_success.set_result(self._success(answered, verdict.mapped_address))
+                if self.success.done():
+                    self._stop_pacing()
         if self.success.done():
             return
         if verdict.status is CheckStatus.SIGNED_ERROR:
@@ -251,16 +270,17 @@ class MediaPath:
         assert verdict.transaction_id is not None
         assert verdict.mapped_address is not None
         transaction = self.transactions[verdict.transaction_id]
-        self.success.set_result(
-            CheckSuccess(
-                via=transaction.via,
-                target=transaction.target,
-                transaction_id=transaction.transaction_id,
-                mapped_address=verdict.mapped_address,
-                t_ms=self.timeline.now_ms(),
-            )
+        self.success.set_result(self._success(transaction, verdict.mapped_address))
+        self._stop_pacing(keep_edge=not self.edge_success.done())
+
+    def _success(self, transaction: CheckTransaction, mapped: tuple[str, int]) -> CheckSuccess:
+        return CheckSuccess(
+            via=transaction.via,
+            target=transaction.target,
+            transaction_id=transaction.transaction_id,
+            mapped_address=mapped,
+            t_ms=self.timeline.now_ms(),
         )
-        self._stop_pacing()
 
     def _record(self, verdict: Verdict, source: tuple[str, int]) -> None:
         detail: dict[str, Any] = {"status": verdict.status.value, "source": address_text(source)}
@@ -272,8 +292,10 @@ class MediaPath:
             detail["xor_mapped_address"] = address_text(verdict.mapped_address)
         self.timeline.add(EventKind.CHECK_ANSWERED, **detail)
 
-    def _stop_pacing(self) -> None:
+    def _stop_pacing(self, *, keep_edge: bool = False) -> None:
         for transaction in self.transactions.values():
+            if keep_edge and transaction.via is Via.EDGE:
+                continue
             if transaction.timer is not None:
                 transaction.timer.cancel()
                 transaction.timer = None
@@ -284,10 +306,11 @@ class MediaPath:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
-        if not self.success.done():
-            self.success.cancel()
-        elif not self.success.cancelled():
-            self.success.exception()  # mark retrieved: no "exception never retrieved" warning
+        for future in (self.success, self.edge_success):
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                future.exception()  # mark retrieved: no "exception never retrieved" warning
 
     def describe_attempts(self) -> str:
         """For timeout messages (STUN-32): the addresses tried and the checks sent."""

@@ -78,7 +78,13 @@ class CallResult:
     session_id: str | None = None
     map_version: str | None = None
     fell_back: bool = False
-    """True when the success came from the response's ``media`` address (FB-4)."""
+    """FB-4: the call connected through the response's ``media`` address (its success came
+    first); a call can both have fallen back and be a routing-bet hit (:attr:`bet_hit`)."""
+    bet_hit: bool = False
+    """FB-4: the check transaction through the resolved edge got a success that counts
+    (STUN-33) before the result was reported, whichever target answered first."""
+    connected_via: Via | None = None
+    """The transaction whose success connected the call first (STUN-34)."""
     edge: str | None = None
     """The ``ip:port`` the first checks went to (ULLC) - the routing bet's input."""
     media: str | None = None
@@ -118,6 +124,8 @@ class CallResult:
             "session_id": self.session_id,
             "map_version": self.map_version,
             "fell_back": self.fell_back,
+            "bet_hit": self.bet_hit,
+            "connected_via": None if self.connected_via is None else self.connected_via.value,
             "edge": self.edge,
             "media": self.media,
             "xor_mapped_address": (

@@ -50,7 +50,8 @@ class CallStats:
     max_ms: float | None = None
     fallbacks: int = 0
     hit_rate: float | None = None
-    """Routing-bet hit rate: connected ULLC calls that did not fall back (FB-4) / connected ULLC."""
+    """Routing-bet hit rate: connected ULLC calls whose edge transaction got a success that
+    counts, whichever target answered first (FB-4) / connected ULLC."""
     mean_recovery_ms: float | None = None
     """Fallback recovery: ``session.created`` -> connected, mean over fell-back calls."""
     modes: tuple[Mode, ...] = ()
@@ -74,7 +75,7 @@ class CallStats:
             max_ms=max(latencies) if latencies else None,
             fallbacks=len(fell_back),
             hit_rate=(
-                sum(1 for r in ullc_connected if not r.fell_back) / len(ullc_connected)
+                sum(1 for r in ullc_connected if r.bet_hit) / len(ullc_connected)
                 if ullc_connected
                 else None
             ),

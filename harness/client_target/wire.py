@@ -139,11 +139,22 @@ class WireCall:
             and mode is Mode.ULLC
             and sent_to.get(winner.message.transaction_id) not in (None, first)
         )
+        # FB-4: a hit when a check to the first address got a success that counts,
+        # whichever target answered first.
+        bet_hit = (
+            connected is not None
+            and mode is Mode.ULLC
+            and any(
+                self.authentic(a) and sent_to.get(a.message.transaction_id) == first
+                for a in self.answers
+            )
+        )
         return CallResult(
             outcome=CallOutcome.CONNECTED if connected is not None else CallOutcome.MEDIA_TIMEOUT,
             mode=mode,
             connect_ms=self.connect_ms,
             fell_back=fell_back,
+            bet_hit=bet_hit,
             edge=first,
             media=self.media_address(),
             bot_ufrag=self.bot_ufrag,

@@ -16,6 +16,8 @@ One concept a module:
   rules expect; the strict checker plus the class of the answer.
 - :mod:`~harness.conformance.bounds`: the spec's degraded bounds (RACE-4, FB-5, TOPO-4)
   computed from a topology and the target's limits.
+- :mod:`~harness.conformance.measured`: the chaos world of any target (the reference
+  topology, or round trips measured through the harness's hops) and the links to impair.
 - :mod:`~harness.conformance.accounting`: calls against the fault log: every failure must
   overlap a fault window that explains it, none may fail outside one.
 - :mod:`~harness.conformance.stun_server`: a plain STUN server from the OS packages

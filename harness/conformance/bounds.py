@@ -80,6 +80,15 @@ class World:
         """RACE-4's D: how long after the first check the request reaches the DC."""
         return max(0.0, self.signaling_one_way_ms + extra_signaling_ms - self.media_one_way_ms)
 
+    @property
+    def rtt_floor_ms(self) -> float:
+        """TOPO-4's physical floor of a connect, for "nothing is faster than" checks."""
+        return self.media_rtt_ms
+
+    def race_floor_ms(self, extra_signaling_ms: float = 0.0) -> float:
+        """No call connects before its session exists: D + RTT_media after the first check."""
+        return self.signaling_lag_ms(extra_signaling_ms) + self.media_rtt_ms
+
     def race_bound_ms(self, extra_signaling_ms: float = 0.0) -> float:
         return race_bound_ms(self.signaling_lag_ms(extra_signaling_ms), self.media_rtt_ms,
                              self.pacing_ms)  # fmt: skip

@@ -27,6 +27,7 @@ from harness.faults.process import ProcessControl
 
 if TYPE_CHECKING:
     from harness.faults.client import Link
+    from harness.target.model import ControlUrls
 
 _ids = itertools.count(1)
 
@@ -44,6 +45,7 @@ class FaultKind(StrEnum):
     RESET = "reset"
     KILL = "kill"
     PAUSE = "pause"
+    OUTAGE = "outage"
     LATENCY_MAP = "latency_map"
 
 
@@ -292,6 +294,30 @@ def kill(
     return ProcessFault(control, component, FaultKind.KILL, log, restart)
 
 
+class OutageFault(Fault):
+    """A DC down through the target's control API (CTL-5), up again on removal."""
+
+    def __init__(self, control: ControlUrls, dc: str, log: FaultLog | None) -> None:
+        super().__init__(FaultKind.OUTAGE, dc, {"control": control.dcs.get(dc)}, log)
+        self.control = control
+
+    def _apply(self) -> None:
+        from harness.fixtures.control import set_outage
+
+        set_outage(self.control, self.where, "down")
+
+    def _remove(self) -> None:
+        from harness.fixtures.control import set_outage
+
+        set_outage(self.control, self.where, "up")
+
+
+def outage(control: ControlUrls, dc: str, log: FaultLog | None = None) -> Fault:
+    """CTL-5: ``dc`` stops answering (no response, datagrams dropped) inside the ``with``,
+    through ``POST /control/outage`` at ``[control].dcs.<dc>``."""
+    return OutageFault(control, dc, log)
+
+
 def pause(control: ProcessControl, component: str, log: FaultLog | None = None) -> Fault:
     """Freeze a component (SIGSTOP / docker pause) while inside the ``with``."""
     return ProcessFault(control, component, FaultKind.PAUSE, log)
@@ -302,6 +328,7 @@ class Target(StrEnum):
     LINK = "link"  # a hop: built from a Link
     PROCESS = "process"  # a component: built from a ProcessControl
     MAP = "map"  # a routing component's latency map, through the control API
+    CONTROL = "control"  # a DC, through the target's control API (CTL-5)
 
 
 _TIMEOUTS = frozenset(
@@ -399,6 +426,10 @@ KINDS: Mapping[FaultKind, KindSpec] = {
         ),
         KindSpec(FaultKind.PAUSE, Target.PROCESS, pause, _CUT),
         KindSpec(FaultKind.KILL, Target.PROCESS, kill, _CUT),
+        # CTL-5: the DC stops answering; its clients see timeouts or a closed gateway.
+        KindSpec(
+            FaultKind.OUTAGE, Target.CONTROL, outage, _TIMEOUTS | {CallOutcome.GATEWAY_CLOSED}
+        ),
         # A divergent map is repaired by fallback (FB-2); it explains only a slow DC.
         KindSpec(FaultKind.LATENCY_MAP, Target.MAP, None, _TIMEOUTS),
     )

@@ -71,7 +71,8 @@ class FixtureWorld:
         return self.faults.latency(link, HOLD_MS)
 
     def pause(self, dc: str) -> Switch:
-        return self.faults.pause(dc)
+        # SIGSTOP on the reference stack, CTL-5 on a user target (Faults.outage).
+        return self.faults.outage(dc)
 
     def route_all(self, component: str, dc: str) -> None:
         targets = ["gateway"] if component == "gateway" else list(self.running.maps.edges)

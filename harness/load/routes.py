@@ -1,10 +1,11 @@
 """How a call shows in Locust's stats, and the run summary read back from them.
 
 Each call is one request event: ``request_type`` is the mode (``ullc``/``sequential``),
-``name`` is ``REGION/ROUTE`` with ROUTE ``hit`` (the routing bet held, FB-4), ``fallback``
-(connected through the response's media address) or ``failed`` (the exception carries the
-typed outcome). So Locust's own table, CSV and web UI show fallbacks and the hit rate
-with no side channel, and the Aggregated row is all calls.
+``name`` is ``REGION/ROUTE`` with ROUTE ``hit`` (the routing bet held, FB-4: the check
+through the resolved edge got an authentic success, whichever path answered first),
+``fallback`` (connected, but only through the response's media address) or ``failed``
+(the exception carries the typed outcome). So Locust's own table, CSV and web UI show
+fallbacks and the hit rate with no side channel, and the Aggregated row is all calls.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class Route(StrEnum):
     def of(cls, result: CallResult) -> Route:
         if not result.connected:
             return cls.FAILED
-        return cls.FALLBACK if result.fell_back else cls.HIT
+        return cls.HIT if result.bet_hit else cls.FALLBACK
 
 
 class CallFailed(Exception):

@@ -71,6 +71,10 @@ SPEC_FILES = {
 }
 """Requirement prefix -> spec file (specs/README.md)."""
 
+COVERAGE_MARKDOWN = "requirement-coverage.md"
+COVERAGE_JSON = "requirement-coverage.json"
+"""Written into the results dir at session end; ``ullc-harness report`` copies them."""
+
 SPECS_URL_ENV = "ULLC_SPECS_URL"
 """Base URL of ``specs/`` for requirement links, e.g. a repository's blob URL."""
 
@@ -243,6 +247,7 @@ class ReportPlugin:
         if self.results_dir is None or hasattr(session.config, "workerinput"):
             return  # xdist workers: the controller writes the run-wide files once
         self.results_dir.mkdir(parents=True, exist_ok=True)
+        self._write_coverage(self.results_dir)
         self._write(self.results_dir / "environment.properties", self._environment())
         self._write(self.results_dir / "categories.json", json.dumps(CATEGORIES, indent=2))
         self.sweep()
@@ -296,6 +301,7 @@ class ReportPlugin:
             "backend": str(_option(self.config, "backend") or "local"),
             "target": self.facts.get("target") or str(_option(self.config, "target") or reference),
             "seed": self.facts.get("seed") or str(_option(self.config, "seed") or "random"),
+            "requirement_coverage": self.facts.get("requirement_coverage", "not computed"),
             "budget_ms": str(
                 _option(self.config, "budget_ms")
                 or self.facts.get("budget_ms")
@@ -308,6 +314,22 @@ class ReportPlugin:
             return text.replace("\\", "\\\\").replace("=", "\\=").replace(":", "\\:")
 
         return "".join(f"{esc(key)}={esc(value)}\n" for key, value in facts.items())
+
+    def _write_coverage(self, results_dir: Path) -> None:
+        """The requirement coverage table of the installed suites (``ullc-harness coverage``)
+        beside the results, named in the report's environment; ``ullc-harness report``
+        copies it next to index.html."""
+        from harness.errors import HarnessError
+        from harness.spec_coverage.table import current
+
+        try:
+            table = current()
+        except (HarnessError, OSError, ValueError) as error:
+            self.errors.append(f"requirement coverage table not written: {error}")
+            return
+        self._write(results_dir / COVERAGE_MARKDOWN, table.markdown())
+        self._write(results_dir / COVERAGE_JSON, json.dumps(table.to_json(), indent=1))
+        self.facts["requirement_coverage"] = f"{table.summary()} (table: {COVERAGE_MARKDOWN})"
 
     def _write(self, path: Path, text: str) -> None:
         path.write_text(redact(text, self.redactor), encoding="utf-8")

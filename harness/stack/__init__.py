@@ -17,23 +17,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from harness.stack.backend import StackBackend
+    from harness.stack.backend import BackendKind, StackBackend, open_backend, start_stack
     from harness.stack.local.backend import LocalBackend, start_local_stack
     from harness.stack.topology import Topology, default_topology, load_topology
 
 __all__ = [
+    "BackendKind",
     "LocalBackend",
     "StackBackend",
     "Topology",
     "default_topology",
     "load_topology",
+    "open_backend",
     "start_local_stack",
+    "start_stack",
 ]
 
 _LAZY = {
     "LocalBackend": "harness.stack.local.backend",
     "start_local_stack": "harness.stack.local.backend",
     "StackBackend": "harness.stack.backend",
+    "BackendKind": "harness.stack.backend",
+    "open_backend": "harness.stack.backend",
+    "start_stack": "harness.stack.backend",
     "Topology": "harness.stack.topology",
     "default_topology": "harness.stack.topology",
     "load_topology": "harness.stack.topology",

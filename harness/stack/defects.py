@@ -57,6 +57,39 @@ class Defect(Enum):
     WRONG_DC_ANSWERS_401 = "wrong-dc-answers-401"
     """A DC without the session answers 401 (RFC 8489 §9.1.3), not silence (STUN-44, FB-3)."""
 
+    DNS_IGNORES_CLIENT_REGION = "dns-ignores-client-region"
+    """DNS answers every client with the default region's edge (TOPO-9, ROUTE-7)."""
+
+    EDGE_TIES_BY_MAP_ORDER = "edge-ties-by-map-order"
+    """Edges break latency ties by the map's key order, the gateway by DC id (ROUTE-3)."""
+
+    MAPS_NAMING_UNKNOWN_DCS_ACCEPTED = "maps-naming-unknown-dcs-accepted"
+    """Gateway and edges load maps routing to DCs they cannot reach (ROUTE-4, CTL-3)."""
+
+    ANSWER_CACHE_KEYED_BY_TRANSACTION = "answer-cache-keyed-by-transaction"
+    """Bot caches answers by transaction ID: a forged reuse gets the cached success (SESS-5)."""
+
+    SESSION_TTL_UNIT_MIXUP = "session-ttl-unit-mixup"
+    """The bot reads the session TTL as seconds: sessions outlive it 1000-fold (SESS-6)."""
+
+    BOT_SIGNS_SHA1_ONLY = "bot-signs-sha1-only"
+    """The bot verifies and answers MESSAGE-INTEGRITY only, MI-SHA256 unread (STUN-11)."""
+
+    GATEWAY_CLOSES_ON_BINARY_FRAME = "gateway-closes-on-binary-frame"
+    """The gateway closes the WebSocket on a binary frame instead of answering (SIG-1)."""
+
+    GATEWAY_REAPS_IDLE_CONNECTIONS = "gateway-reaps-idle-connections"
+    """The gateway closes a connection after 3 s without an answer sent (SIG-2)."""
+
+    EDGE_HEALTH_REPORTS_BOOT_MAP = "edge-health-reports-boot-map"
+    """Edge health names its start-up map version, not the one in use (ROUTE-6)."""
+
+    LISTING_SHOWS_CREDENTIALS = "listing-shows-credentials"
+    """The DC's session listing echoes the creation request, bot password included (SESS-1)."""
+
+    SEQUENTIAL_SDP_WITHOUT_ICE_LITE = "sequential-sdp-without-ice-lite"
+    """The sequential-mode bot SDP of session.created lacks a=ice-lite (SDP-8, SIG-9)."""
+
 
 def parse_defects(names: Iterable[str]) -> frozenset[Defect]:
     """Defects by value (``no-fingerprint``) or name (``NO_FINGERPRINT``), case-insensitive."""

@@ -22,9 +22,10 @@ class StackAddressInUseError(PortInUseError):
 
 
 class BackendNotAvailableError(UsageError):
-    """The requested backend does not exist yet (``--backend docker`` arrives in a later issue).
+    """The requested backend is unknown, or cannot run on this machine.
 
-    Use ``--backend local``.
+    The hint names the valid backends, or what to install and start (the docker
+    backend needs ``dockerd`` and, for its base image, ``debootstrap``).
     """
 
 

@@ -5,7 +5,7 @@ plan from (topology, network), so nothing but the topology path crosses the
 process boundary. Each component owns a loopback IP of its own, so ports can
 be constants and `ss -lnp` reads like the architecture diagram.
 
-Layout inside the stack's ``127.A.0.0/16``:
+Layout inside the stack's ``127.A.0.0/16`` (``10.A.0.0/16`` on docker):
 
 - ``127.A.0.1:8474`` hop server API; ``127.A.0.53`` / ``.54`` DNS public / bound;
   ``127.A.0.80`` / ``.81`` gateway public / bound (control API on ``.81:9000``);
@@ -155,7 +155,8 @@ class Plan:
         self.topology = topology
         self.hops = hops
         net = ipaddress.IPv4Network(topology.network)
-        self.octet = int(str(net.network_address).split(".")[1])
+        # The /16's first two octets: 127.B on loopback (local), 10.B for docker.
+        self.prefix = ".".join(str(net.network_address).split(".")[:2])
         self.hop_api: Address = (self.ip(0, 1), HOP_API_PORT)
         self.dns_bind: Address = (self.ip(0, 54), DNS_PORT)
         self.gateway_bind: Address = (self.ip(0, 81), GATEWAY_PORT)
@@ -191,7 +192,7 @@ class Plan:
         self._by_name = {link.name: link for link in self.links}
 
     def ip(self, third: int, fourth: int) -> str:
-        return f"127.{self.octet}.{third}.{fourth}"
+        return f"{self.prefix}.{third}.{fourth}"
 
     # -- links -------------------------------------------------------------------------
     def _links(self) -> list[Link]:
@@ -370,6 +371,47 @@ class Plan:
             if component.name == name:
                 return component
         raise KeyError(name)
+
+    def groups(self) -> dict[str, list[str]]:
+        """Group name (DC or edge id, ``hop``, ``dns``, ``gateway``) -> its components."""
+        found: dict[str, list[str]] = {}
+        for component in self.components():
+            found.setdefault(component.group, []).append(component.name)
+        return found
+
+    def resolve(self, name: str) -> list[str]:
+        """A component's name, or a group's components (``dc-eu``: handler, ingress, bots,
+        redis); what ``kill``/``pause``/``resume`` of every backend accept."""
+        from harness.stack.errors import UnknownComponentError
+
+        names = [component.name for component in self.components()]
+        if name in names:
+            return [name]
+        groups = self.groups()
+        if name in groups:
+            return groups[name]
+        raise UnknownComponentError(
+            f"no component or group {name!r} in this stack",
+            hint=f"components: {', '.join(names)}; groups: {', '.join(groups)}",
+        )
+
+    def addresses(self) -> dict[str, str]:
+        """Component name -> the address it serves on (``up``'s table)."""
+        hop_host, hop_port = self.hop_api
+        found = {
+            "hop": f"http://{hop_host}:{hop_port} (API)",
+            "dns": f"{self.dns_public[0]}:{self.dns_public[1]} ({self.topology.global_endpoint})",
+            "gateway": self.gateway_url,
+        }
+        for name in self.edges:
+            found[name] = f"{self.edge_public(name)[0]}:{self.edge_public(name)[1]} (udp)"
+        for name, dc in self.dcs.items():
+            found[f"{name}.handler"] = f"http://{dc.handler[0]}:{dc.handler[1]}"
+            found[f"{name}.ingress"] = f"{dc.ingress[0]}:{dc.ingress[1]} (udp)"
+            found[f"{name}.redis"] = f"{dc.redis[0]}:{dc.redis[1]}"
+            for bot in dc.bots:
+                found[bot.name] = f"{bot.media[0]}:{bot.media[1]} (udp)"
+        return found
 
     def binds(self) -> list[tuple[str, Transport, Address]]:
         """Every (component, transport, address) the stack binds: the busy-port pre-check."""

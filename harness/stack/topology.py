@@ -300,17 +300,25 @@ def default_topology() -> Topology:
     return load_topology(default_topology_path())
 
 
-def relocate(topology: Topology, network: str) -> Topology:
-    """The same world laid out in another /16 of 127.0.0.0/8 (TOPO-7), for parallel stacks."""
+LOOPBACK = "127.0.0.0/8"
+
+
+def relocate(topology: Topology, network: str, *, within: str = LOOPBACK) -> Topology:
+    """The same world laid out in another /16 (TOPO-7), for parallel stacks.
+
+    ``within`` is where the backend may lay stacks out: loopback for local
+    processes, a private range for the docker backend's internal networks.
+    """
     parsed = ipaddress.ip_network(network)
     if (
         parsed.prefixlen != 16
         or not isinstance(parsed, ipaddress.IPv4Network)
-        or not parsed.subnet_of(ipaddress.IPv4Network("127.0.0.0/8"))
+        or not parsed.subnet_of(ipaddress.IPv4Network(within))
     ):
+        first = within.split(".")[0]
         raise TopologyError(
-            f"network {network!r} is not a /16 inside 127.0.0.0/8",
-            hint="pass something like 127.78.0.0/16",
+            f"network {network!r} is not a /16 inside {within}",
+            hint=f"pass something like {first}.78.0.0/16",
         )
     return replace(topology, network=str(parsed))
 

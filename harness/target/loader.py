@@ -186,10 +186,20 @@ def _endpoints(section: _Section) -> Endpoints:
             if not 1 <= global_port <= 65535:
                 raise section.error("global_endpoint", f"port {global_port} is out of 1..65535")
         global_endpoint = name
-    edges = tuple(
-        parse_host_port(text, source=section.source, key=f"{section.key('edges')}[{index}]")
-        for index, text in enumerate(section.string_list("edges") or [])
-    )
+    # An array of addresses, or a table naming each edge (TGT-7 names its hop link).
+    edge_names: dict[HostPort, str] = {}
+    if isinstance(section.body.get("edges"), dict):
+        for name, text in section.string_table("edges").items():
+            edge = parse_host_port(
+                text, source=section.source, key=f"{section.key('edges')}.{name}"
+            )
+            edge_names[edge] = name
+        edges = tuple(edge_names)
+    else:
+        edges = tuple(
+            parse_host_port(text, source=section.source, key=f"{section.key('edges')}[{index}]")
+            for index, text in enumerate(section.string_list("edges") or [])
+        )
     stun_text = section.string("stun")
     stun = (
         None
@@ -216,6 +226,7 @@ def _endpoints(section: _Section) -> Endpoints:
         global_endpoint=global_endpoint,
         global_port=global_port,
         edges=edges,
+        edge_names=MappingProxyType(edge_names),
         stun=stun,
     )
 

@@ -104,6 +104,8 @@ class Endpoints:
     global_endpoint: str | None = None
     global_port: int = DEFAULT_STUN_PORT
     edges: tuple[HostPort, ...] = ()
+    edge_names: Mapping[HostPort, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Edge -> its name, when ``edges`` is written as a table (TGT-7's link names)."""
     stun: HostPort | None = None
 
     @property
@@ -138,6 +140,9 @@ class ClientSettings:
     """Where the harness's client binds (its "region": the DNS answer depends on it)."""
 
     bind_ip: str | None = None
+    media_hops: Mapping[HostPort, HostPort] = field(default_factory=lambda: MappingProxyType({}))
+    """Set by the harness, never read from a file: a ``media`` address of
+    ``session.created`` (FB-1) -> the harness hop in front of it (TGT-7)."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,10 @@ def target_to_dict(target: Target) -> dict[str, Any]:
         endpoints["global_endpoint"] = (
             f"{target.endpoints.global_endpoint}:{target.endpoints.global_port}"
         )
-    if target.endpoints.edges:
+    names = target.endpoints.edge_names
+    if target.endpoints.edges and names and all(edge in names for edge in target.endpoints.edges):
+        endpoints["edges"] = {names[edge]: str(edge) for edge in target.endpoints.edges}
+    elif target.endpoints.edges:
         endpoints["edges"] = [str(edge) for edge in target.endpoints.edges]
     if target.endpoints.stun is not None:
         endpoints["stun"] = str(target.endpoints.stun)

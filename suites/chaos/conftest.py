@@ -1,8 +1,10 @@
-"""Fixtures of the chaos suite: the emulated world's numbers and the after-run accounting.
+"""Fixtures of the chaos suite: the world's numbers and the after-run accounting.
 
-Bounds come from the topology through :class:`harness.conformance.bounds.World`, never
-from numbers written here; the accounting is :func:`harness.conformance.accounting.account`
-over the test's fault log (``ullc_evidence.fault_log``, written by ``ullc_faults``).
+Bounds come from :class:`harness.conformance.measured.ChaosWorld`, never from numbers
+written here: the topology on the reference stack, round trips measured through the
+harness's own hops on a user target (TGT-7); the accounting is
+:func:`harness.conformance.accounting.account` over the test's fault log
+(``ullc_evidence.fault_log``, written by ``ullc_faults``).
 Test modules import the types from :mod:`harness.testing`, never from this file.
 """
 
@@ -14,20 +16,18 @@ import pytest
 
 from harness.client.result import CallResult
 from harness.conformance.accounting import Accountant, Accounting, assert_accounted
-from harness.conformance.bounds import World
+from harness.conformance.measured import ChaosWorld, chaos_world
+from harness.conformance.skips import lacks_sessions_reason
 from harness.evidence import Evidence
 from harness.fixtures.target_session import RunningTarget
 
 
 @pytest.fixture(scope="module")
-def world(ullc_target: RunningTarget) -> World:
-    """The client's paths in the reference world (TOPO-2); chaos bounds derive from it."""
-    if ullc_target.topology is None:
-        pytest.skip(
-            f"target {ullc_target.name!r} has no topology: the chaos bounds are computed from "
-            "the reference stack's links (TGT-6); run with --ullc-target reference"
-        )
-    return World.from_topology(ullc_target.topology, ullc_target.target.limits)
+def world(ullc_target: RunningTarget) -> ChaosWorld:
+    """The client's paths and their links; chaos bounds derive from it."""
+    if ullc_target.capabilities.stun_only:
+        pytest.skip(lacks_sessions_reason(ullc_target))
+    return chaos_world(ullc_target)
 
 
 @pytest.fixture

@@ -12,29 +12,25 @@ import contextlib
 import pytest
 
 from harness.conformance.accounting import latencies_counting_failures, p95_counting_failures
-from harness.conformance.bounds import SLACK_MS, World
+from harness.conformance.bounds import SLACK_MS
 from harness.fixtures.calls import CallRunner
 from harness.fixtures.faults import Faults
-from harness.testing import Accountant
+from harness.testing import Accountant, ChaosWorld
 
 pytestmark = pytest.mark.chaos
-
-
-def _media_link(world: World) -> str:
-    return f"client-edge.{world.edge}"
 
 
 @pytest.mark.parametrize("probability", [0.01, 0.05, 0.20], ids=["1pct", "5pct", "20pct"])
 @pytest.mark.requirements("STUN-30", "RACE-2", "RACE-5", "SIG-14")
 def test_media_loss_stays_under_budget(
     probability: float,
-    world: World,
+    world: ChaosWorld,
     ullc_faults: Faults,
     ullc_calls: CallRunner,
     ullc_budget_ms: int,
     accounted: Accountant,
 ) -> None:
-    with ullc_faults.loss(_media_link(world), probability):
+    with ullc_faults.loss(world.media_link, probability):
         batch = ullc_calls.run(label=f"loss {probability:.0%}")
 
     accounted(batch.results, expected_calls=batch.stats.calls)
@@ -42,7 +38,7 @@ def test_media_loss_stays_under_budget(
     assert p95 < ullc_budget_ms, batch.stats.table()
     # Physics still holds: nothing connects faster than the client-DC round trip (TOPO-4).
     assert batch.stats.p50_ms is not None
-    assert batch.stats.p50_ms >= world.media_rtt_ms, batch.stats.table()
+    assert batch.stats.p50_ms >= world.rtt_floor_ms, batch.stats.table()
 
 
 LOST_CHECK_CALLS = 80
@@ -51,7 +47,7 @@ LOST_CHECK_CALLS = 80
 
 @pytest.mark.requirements("STUN-30", "RACE-5")
 def test_lost_checks_cost_pacing_intervals_not_retransmission_timeouts(
-    world: World,
+    world: ChaosWorld,
     ullc_faults: Faults,
     ullc_calls: CallRunner,
     accounted: Accountant,
@@ -66,10 +62,9 @@ def test_lost_checks_cost_pacing_intervals_not_retransmission_timeouts(
     # A percentile would not do: p95 of 20 calls lets a plain client through one run
     # in five. The loss is on every port of the client's edge (an access network loses
     # packets whatever their port): else FB-2's re-target to the pinned media port
-    # would step around it.
-    access = [link for link in ullc_faults.links if link.startswith(_media_link(world))]
+    # would step around it (on a user target the fallback media hop is such a port too).
     with contextlib.ExitStack() as stack:
-        for link in access:
+        for link in world.access_links:
             stack.enter_context(ullc_faults.loss(link, 0.20))
         batch = ullc_calls.run(
             max(ullc_calls.default_calls, LOST_CHECK_CALLS),
@@ -89,7 +84,7 @@ def test_lost_checks_cost_pacing_intervals_not_retransmission_timeouts(
 
 @pytest.mark.requirements("STUN-30", "RACE-2", "RACE-5", "SIG-14")
 def test_bursty_media_loss_stays_under_budget(
-    world: World,
+    world: ChaosWorld,
     ullc_faults: Faults,
     ullc_calls: CallRunner,
     ullc_budget_ms: int,
@@ -97,7 +92,7 @@ def test_bursty_media_loss_stays_under_budget(
 ) -> None:
     # Gilbert-Elliott: into a burst with p, out with r (mean burst 1/r = 2 datagrams);
     # stationary loss p / (p + r) ~ 9 %, but clustered, which hurts paced retransmission most.
-    with ullc_faults.bursty_loss(_media_link(world), p=0.05, r=0.5):
+    with ullc_faults.bursty_loss(world.media_link, p=0.05, r=0.5):
         batch = ullc_calls.run(label="bursty loss")
 
     accounted(batch.results, expected_calls=batch.stats.calls)
@@ -106,14 +101,14 @@ def test_bursty_media_loss_stays_under_budget(
 
 @pytest.mark.requirements("STUN-30", "STUN-34", "SIG-14")
 def test_media_jitter_stays_under_budget(
-    world: World,
+    world: ChaosWorld,
     ullc_faults: Faults,
     ullc_calls: CallRunner,
     ullc_budget_ms: int,
     accounted: Accountant,
 ) -> None:
     # +/- one pacing interval on each direction: datagrams reorder, checks cross answers.
-    with ullc_faults.jitter(_media_link(world), world.pacing_ms):
+    with ullc_faults.jitter(world.media_link, world.pacing_ms):
         batch = ullc_calls.run(label="jitter")
 
     accounted(batch.results, expected_calls=batch.stats.calls)

@@ -1,22 +1,24 @@
-"""The set-up race: signaling held back behind media (RACE-3, RACE-4).
+"""The set-up race: signaling held back behind media (RACE-2, RACE-3, RACE-4).
 
-Latency on the gateway->DC link (upstream: the request's direction) makes every check
-reach the DC ``D`` ms before its session exists. Below the hold H the ingress keeps the
+Latency on the signaling link in the request's direction (the reference stack's
+gateway->DC link; on a user target the harness's ``client-gateway`` hop, upstream) makes
+every check reach the DC ``D`` ms before its session exists. Below the hold H the ingress keeps the
 check and releases it on the store's publish; above H it drops it and pacing (RACE-2)
 connects the call. Either way the call connects within RACE-4's
-``D + RTT_media + Tp + 50 ms``, computed from the topology.
+``D + RTT_media + P(D) + 50 ms``, computed from the world (topology or measured).
 """
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
-from harness.conformance.accounting import p95_counting_failures
-from harness.conformance.bounds import HOLD_MS, World
+from harness.conformance.bounds import HOLD_MS
 from harness.faults.model import Stream
 from harness.fixtures.calls import CallRunner
 from harness.fixtures.faults import Faults
-from harness.testing import Accountant
+from harness.testing import Accountant, CallResult, ChaosWorld, EventKind
 
 pytestmark = pytest.mark.chaos
 
@@ -30,7 +32,7 @@ RACE_CALLS = 10
 @pytest.mark.requirements("RACE-3", "RACE-4", "RACE-2", "SIG-11")
 def test_signaling_behind_media_connects_within_race_bound(
     hold_fraction: float,
-    world: World,
+    world: ChaosWorld,
     ullc_faults: Faults,
     ullc_calls: CallRunner,
     accounted: Accountant,
@@ -40,26 +42,31 @@ def test_signaling_behind_media_connects_within_race_bound(
     d_ms = world.signaling_lag_ms(extra_ms)
     bound_ms = world.race_bound_ms(extra_ms)
 
-    with ullc_faults.latency(f"gateway-dc.{world.dc}", extra_ms, stream=Stream.UPSTREAM):
+    with ullc_faults.latency(world.signaling_link, extra_ms, stream=Stream.UPSTREAM):
         batch = ullc_calls.run(RACE_CALLS, concurrency=2, label=f"signaling +{extra_ms:g} ms")
 
     accounted(batch.results, expected_calls=RACE_CALLS)
     stats = batch.stats
-    assert p95_counting_failures(batch.results) <= bound_ms, (
-        f"RACE-4 bound D + RTT_media + Tp + 50 = {d_ms:g} + {world.media_rtt_ms:g} + "
-        f"{world.pacing_ms:g} + 50 = {bound_ms:g} ms\n{stats.table()}"
+    # RACE-4 counts from the first check (D is "after the check"): a slow DNS answer
+    # before it is the resolver's time, not the race's.
+    from_check = sorted(_from_first_check_ms(r) for r in batch.results)
+    p95 = from_check[-(-95 * len(from_check) // 100) - 1]
+    assert p95 <= bound_ms, (
+        f"RACE-4 bound D + RTT_media + P(D) + 50 = {d_ms:g} + {world.media_rtt_ms:g} + "
+        f"P + 50 = {bound_ms:g} ms; p95 from the first check {p95:.1f} ms\n{stats.table()}"
     )
     # The race really happened: no call can connect before its session exists, i.e.
     # before D + RTT_media (the signaling lag plus the media round trip).
     assert stats.p50_ms is not None
-    assert stats.p50_ms >= d_ms + world.media_rtt_ms, stats.table()
-    # Signaling and media met in the DC the map picked: no fallback was needed.
-    assert stats.fallbacks == 0, stats.table()
+    assert stats.p50_ms >= world.race_floor_ms(extra_ms), stats.table()
+    # Signaling and media met in the DC the map picked: every bet hit (FB-4), even where
+    # the FB-2 check to media answered first.
+    assert stats.hit_rate == 1.0, stats.table()
 
 
 @pytest.mark.requirements("RACE-3", "SIG-11")
 def test_held_check_is_released_when_the_session_is_stored(
-    world: World,
+    world: ChaosWorld,
     ullc_faults: Faults,
     ullc_calls: CallRunner,
     accounted: Accountant,
@@ -74,15 +81,45 @@ def test_held_check_is_released_when_the_session_is_stored(
     d_ms = world.signaling_lag_ms(extra_ms)
     if d_ms >= world.hold_ms:
         pytest.skip(f"the hold ({world.hold_ms:g} ms) is shorter than D = {d_ms:g} ms")
-    with ullc_faults.latency(f"gateway-dc.{world.dc}", extra_ms, stream=Stream.UPSTREAM):
+    with ullc_faults.latency(world.signaling_link, extra_ms, stream=Stream.UPSTREAM):
         batch = ullc_calls.run(RACE_CALLS, concurrency=1, label=f"signaling +{extra_ms:g} ms")
 
     accounted(batch.results, expected_calls=RACE_CALLS)
     stats = batch.stats
-    assert stats.p50_ms is not None
+    # Judged on the edge transaction's answer: a call may connect sooner through its
+    # FB-2 check to a direct media address, which says nothing about the ingress's hold.
+    edge_answers = [t for t in map(_edge_answer_ms, batch.results) if t is not None]
+    assert len(edge_answers) == RACE_CALLS, stats.table()
+    p50 = statistics.median(edge_answers)
     released_by = d_ms + world.media_rtt_ms + world.pacing_ms / 2
-    assert stats.p50_ms <= released_by, (
-        f"RACE-3: a held check leaves the ingress when the session is stored, so p50 should "
-        f"be near D + RTT_media = {d_ms:g} + {world.media_rtt_ms:g} ms; over "
+    assert p50 <= released_by, (
+        f"RACE-3: a held check leaves the ingress when the session is stored, so the edge's "
+        f"answer should come near D + RTT_media = {d_ms:g} + {world.media_rtt_ms:g} ms; "
+        f"p50 {p50:.1f} ms is over "
         f"{released_by:g} ms means it waited for a retransmission (no hold)\n{stats.table()}"
     )
+
+
+def _from_first_check_ms(result: CallResult) -> float:
+    """Connect latency counted from the first check (infinite for a failed call)."""
+    if not result.connected or result.connect_ms is None:
+        return float("inf")
+    first = next((e.t_ms for e in result.timeline if e.kind is EventKind.CHECK_SENT), 0.0)
+    return result.connect_ms - first
+
+
+def _edge_answer_ms(result: CallResult) -> float | None:
+    """When the first authentic success from the resolved edge reached the client,
+    counted from the first check."""
+    first = next((e.t_ms for e in result.timeline if e.kind is EventKind.CHECK_SENT), 0.0)
+    answered = next(
+        (
+            e.t_ms
+            for e in result.timeline
+            if e.kind is EventKind.CHECK_ANSWERED
+            and e.detail.get("status") == "success"
+            and e.detail.get("source") == result.edge
+        ),
+        None,
+    )
+    return None if answered is None else answered - first

@@ -23,8 +23,10 @@ pytestmark = pytest.mark.conformance
 
 @pytest.mark.requires_capability("sequential")
 @pytest.mark.requirements(
-    "SIG-9", "SDP-1", "SDP-2", "SDP-3", "SDP-6", "SDP-7", "SDP-8", "SDP-10", "SDP-12", "SDP-15"
-)
+    "SIG-9", "SDP-1", "SDP-2", "SDP-3", "SDP-6", "SDP-7", "SDP-8", "SDP-10", "SDP-12", "SDP-15",
+    # check_sdp runs every rule of the bot profile, these too:
+    "SDP-4", "SDP-5", "SDP-9", "SDP-11", "SDP-13", "SDP-14",
+)  # fmt: skip
 def test_sequential_bot_sdp_passes_the_profile_checker(ullc_target: RunningTarget) -> None:
     # A host candidate for the client description (SDP-12); the bot never dials it.
     offer = CallOffer.generate((ullc_target.target.client.bind_ip or "127.0.0.1", 9))

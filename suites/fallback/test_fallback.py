@@ -61,7 +61,8 @@ def test_diverged_calls_connect_through_the_holding_dc(
     for result in batch.results:
         assert result.dc == holding  # FB-1: the response names the DC holding the session
         assert result.map_version == gateway_version  # ROUTE-6
-        assert result.fell_back, (result.edge, result.media)  # FB-4
+        assert result.fell_back, (result.edge, result.media)  # FB-4: through media
+        assert not result.bet_hit, (result.edge, result.media)  # FB-4: the bet missed
         assert result.recovery_ms is not None
         assert result.recovery_ms < bound, (result.recovery_ms, bound)  # FB-5
 

@@ -25,7 +25,7 @@ from harness.fixtures.target_session import RunningTarget
 from harness.fuzz.stateful import STATEFUL_EXAMPLES, Ledger, call_fault_machine, fuzz_settings
 from harness.fuzz.strategies.datagrams import FuzzDatagram, hostile_datagrams
 from harness.fuzz.strategies.signaling import MalformedRequest, malformed_requests
-from harness.testing import FixtureWorld, is_success
+from harness.testing import FixtureWorld, chaos_world, is_success
 
 pytestmark = pytest.mark.fuzz
 
@@ -122,14 +122,20 @@ def test_call_and_fault_sequences_keep_the_invariants(
     fuzz_session: ProbeSession,
     ullc_budget_ms: int,
 ) -> None:
-    topology = ullc_target.topology
-    if topology is None:
+    if not ullc_target.is_reference and not ullc_target.capabilities.outage_control:
         pytest.skip(
-            f"target {ullc_target.name!r} has no reference topology: the machine pauses DCs "
-            "and impairs DC links (TGT-6); run with --ullc-target reference"
+            f"target {ullc_target.name!r} lacks capability outage_control (TGT-4): the machine "
+            "takes DCs down; declare outage_control = true and serve POST /control/outage at "
+            "[control].dcs.<dc> (CTL-5)"
         )
-    edge = topology.nearest_edge(topology.client_region)
-    dc = topology.true_route(edge)
+    chaos = chaos_world(ullc_target)
+    dcs = (
+        list(ullc_target.topology.dcs)
+        if ullc_target.topology is not None
+        else sorted(ullc_target.declared.control.dcs)
+    )
+    # UDP: the client's media links; TCP: the signaling link and (reference) the DC's store.
+    tcp_links = [chaos.signaling_link] + ([chaos.kv_link] if chaos.kv_link else [])
     world = FixtureWorld(
         running=ullc_target,
         faults=ullc_faults,
@@ -137,9 +143,13 @@ def test_call_and_fault_sequences_keep_the_invariants(
         evidence=ullc_evidence,
         probe=fuzz_session,
         budget_ms=float(ullc_budget_ms),
-        udp_links=[f"client-edge.{edge}", f"edge-dc.{edge}.{dc}"],
-        tcp_links=[f"gateway-dc.{dc}", f"dc-kv.{dc}"],
-        dcs=list(topology.dcs),
+        udp_links=(
+            list(chaos.access_links)
+            if chaos.measured
+            else [chaos.media_link, f"edge-dc.{chaos.edge}.{chaos.dc}"]
+        ),
+        tcp_links=tcp_links,
+        dcs=dcs,
     )
     ledger = Ledger()
     machine = call_fault_machine(world, ledger)

@@ -12,15 +12,18 @@ import statistics
 import pytest
 
 from harness.client.offer import CallOffer
-from harness.client.result import EventKind
+from harness.client.result import CallResult, EventKind
 from harness.conformance.session import media_address
 from harness.conformance.signaling import SignalingProbe
+from harness.faults.model import Stream
 from harness.fixtures.calls import CallRunner, ClientHandle
 from harness.fixtures.captures import Capture
+from harness.fixtures.faults import Faults
 from harness.fixtures.target_session import RunningTarget
 from harness.protocol.stun_checker import check_stun
 from harness.protocol.stun_wire import MessageClass
 from harness.signaling import Mode, SessionCreateRequest, validate
+from harness.testing import chaos_world
 
 pytestmark = pytest.mark.happy_path
 
@@ -43,11 +46,27 @@ def test_p95_of_n_calls_is_under_budget(ullc_calls: CallRunner, ullc_budget_ms: 
     assert stats.p95_ms < ullc_budget_ms, stats.table()
 
 
+KNOWN_MEDIA_MS = 50.0
+"""One-way latency the harness adds on a user target's media hops for the comparison."""
+KNOWN_SIGNALING_MS = 40.0
+"""... and on its gateway hop: a little less than media, so that the session is stored
+before the first check arrives and the comparison does not hinge on the hold (RACE-3)."""
+
+
 @pytest.mark.requires_capability("sequential")
 @pytest.mark.requirements("SIG-9", "RACE-1", "TOPO-4")
 def test_ullc_beats_sequential_by_about_one_round_trip(
-    ullc_target: RunningTarget, ullc_calls: CallRunner
+    ullc_target: RunningTarget, ullc_calls: CallRunner, ullc_faults: Faults
 ) -> None:
+    if not ullc_target.is_reference:
+        # On loopback every round trip is below a millisecond, under the machine's noise
+        # floor, so "one round trip saved" means nothing. The harness adds a known world
+        # on its own hops (TGT-7): KNOWN_MEDIA_MS on every client media link, a little
+        # less on the gateway link; the round trips then dominate the noise.
+        world = chaos_world(ullc_target)
+        for link in world.access_links:
+            ullc_faults.latency(link, KNOWN_MEDIA_MS, stream=Stream.BOTH)
+        ullc_faults.latency(world.signaling_link, KNOWN_SIGNALING_MS, stream=Stream.BOTH)
     ullc = ullc_calls(mode=Mode.ULLC)
     sequential = ullc_calls.run(mode=Mode.SEQUENTIAL)
 
@@ -75,26 +94,40 @@ def test_routing_bet_hits_every_call_with_one_map(ullc_calls: CallRunner) -> Non
     batch = ullc_calls.run()
 
     assert batch.stats.failed == 0, dict(batch.stats.failures)
+    # FB-4: every call's edge transaction got a success that counts. Some may still have
+    # connected through media first (a target without a hold): that is not a miss.
     assert batch.stats.hit_rate == 1.0, [(r.dc, r.media, r.edge) for r in batch.results]
-    assert batch.stats.fallbacks == 0
     assert len({r.map_version for r in batch.results}) == 1
+
+
+def _used_link(ullc_target: RunningTarget, result: CallResult) -> str | None:
+    """The hop link the call's connecting transaction crossed (edge or fallback media)."""
+    connected = next(e for e in result.timeline if e.kind is EventKind.CONNECTED)
+    return ullc_target.link_at(str(connected.detail["target"]))
 
 
 @pytest.mark.requirements("STUN-13", "SESS-3", "STUN-48")
 def test_xor_mapped_address_is_the_clients_address(
     ullc_target: RunningTarget, ullc_calls: CallRunner
 ) -> None:
-    link = ullc_target.client_edge_link
-    if link is None:
-        pytest.skip("no harness hop in front of the client's edge (its IP is not local)")
     batch = ullc_calls.run(5)
 
-    # Reference: the client's socket as it reached the first hop (edges preserve it).
-    # User target behind the harness's hop: the hop flow's socket is the client it sees.
-    expected = ullc_target.mapped_addresses(link)
     assert batch.stats.failed == 0, dict(batch.stats.failures)
+    # Judged on the path each call really used (TGT-7): the edge, or the fallback media
+    # address's hop when that answered first.
+    links = {r.session_id: _used_link(ullc_target, r) for r in batch.results}
+    if None in links.values():
+        pytest.skip("a call connected through an address with no harness hop in front of it "
+                    "(its IP is not an address of this machine, TGT-7)")  # fmt: skip
+    expected = {link: ullc_target.mapped_addresses(link) for link in set(links.values()) if link}
     for result in batch.results:
-        assert result.xor_mapped_address in expected, (result.xor_mapped_address, expected)
+        link = links[result.session_id]
+        assert link is not None
+        # Reference: the client's socket as it reached the first hop (edges preserve it).
+        # User target behind the harness's hop: the hop flow's socket is the client it sees.
+        assert result.xor_mapped_address in expected[link], (
+            link, result.xor_mapped_address, expected[link]
+        )  # fmt: skip
     if ullc_target.is_reference:
         assert {r.xor_mapped_address[0] for r in batch.results if r.xor_mapped_address} == {
             ullc_target.target.client.bind_ip
@@ -144,17 +177,23 @@ def test_responses_match_the_schemas(ullc_target: RunningTarget) -> None:
 def test_every_success_response_passes_the_strict_checker(
     ullc_target: RunningTarget, ullc_capture: Capture, ullc_calls: CallRunner
 ) -> None:
-    link = ullc_target.client_edge_link
-    if link is None:
-        pytest.skip("no harness hop in front of the client's edge (its IP is not local)")
-    ullc_capture.start(link)
+    # Every client-facing media link: the call may connect through the edge or through
+    # the fallback media address (FB-2); each is judged on the link it crossed.
+    links = list(chaos_world(ullc_target).access_links)
+    ullc_capture.start(*links)
     batch = ullc_calls.run(5)
 
-    # As sent by the client (stage "in") and as delivered to it (downstream "out").
-    requests = {d[8:20]: d for d in ullc_capture.datagrams(link, direction="upstream", stage="in")}
-    responses = ullc_capture.datagrams(link, direction="downstream")
     assert batch.stats.failed == 0, dict(batch.stats.failures)
     for result in batch.results:
+        link = _used_link(ullc_target, result)
+        if link is None:
+            pytest.skip("a call connected through an address with no harness hop in front "
+                        "of it (its IP is not an address of this machine, TGT-7)")  # fmt: skip
+        # As sent by the client (stage "in") and as delivered to it (downstream "out").
+        requests = {
+            d[8:20]: d for d in ullc_capture.datagrams(link, direction="upstream", stage="in")
+        }
+        responses = ullc_capture.datagrams(link, direction="downstream")
         connected = next(e for e in result.timeline if e.kind is EventKind.CONNECTED)
         transaction = bytes.fromhex(connected.detail["transaction"])
         answers = [d for d in responses if d[8:20] == transaction]

@@ -46,6 +46,6 @@ def test_run_writes_reports_and_prints_the_summary_table(tmp_path: Path) -> None
 
 
 def test_run_exit_code_is_pytests(tmp_path: Path) -> None:
-    result = run_command("--backend", "docker", cwd=tmp_path)
+    result = run_command("--backend", "k8s", cwd=tmp_path)
     assert result.returncode == 4  # pytest's usage error
-    assert "docker backend is not available yet" in result.stderr
+    assert "unknown backend 'k8s'" in result.stderr

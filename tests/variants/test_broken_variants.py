@@ -131,8 +131,12 @@ def _param(catch: Catch) -> object:
     return pytest.param(catch, id=catch.defect.value, marks=marks)
 
 
-def test_every_defect_has_a_catch_or_names_its_missing_test() -> None:
-    assert sorted(c.defect.value for c in CATCHES) == sorted(d.value for d in Defect)
+def test_every_defect_has_a_catch_here_or_in_the_selftest_catalog() -> None:
+    # Defects added with `ullc-harness selftest` (issue 10) are shown caught by
+    # tests/test_selftest.py; the ones here also check the failure's text.
+    from harness.selftest.catalog import CATALOG
+
+    assert {c.defect for c in CATCHES} <= {e.defect for e in CATALOG} == set(Defect)
 
 
 @pytest.mark.parametrize("catch", [_param(c) for c in CATCHES])

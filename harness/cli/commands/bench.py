@@ -51,6 +51,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--starts", type=positive_int, metavar="K", help="stack starts in startup (default 5)"
     )
+    parser.add_argument(
+        "--backend",
+        choices=["local", "docker"],
+        default="local",
+        help="the backend startup measures (docker: results under startup_docker)",
+    )
     parser.add_argument("--output", type=Path, default=Path("reports/bench.json"))
     parser.add_argument(
         "--plot",
@@ -83,20 +89,23 @@ def run(args: argparse.Namespace) -> int:
     from harness.bench import SECTIONS, BenchOptions
     from harness.bench.common import MachineLoad, Verdict
 
-    options = BenchOptions(calls=args.calls, concurrent=args.concurrent, starts=args.starts)
+    options = BenchOptions(
+        calls=args.calls, concurrent=args.concurrent, starts=args.starts, backend=args.backend
+    )
     chosen = [s for s in SECTIONS if not args.only or s.name in args.only]
     output: Path = args.output
     results = _previous(output)
     missed: list[str] = []
     broken: list[str] = []
     for section in chosen:
-        print(f"  [bench] {section.name}: {section.help} ...", file=sys.stderr, flush=True)
+        key = section.result_key(options)
+        print(f"  [bench] {key}: {section.help} ...", file=sys.stderr, flush=True)
         began = time.monotonic()
         try:
             result = section.run(options)
         except Exception as error:  # one broken section must not lose the others' numbers
             broken.append(section.name)
-            results[section.name] = {
+            results[key] = {
                 "verdict": "error",
                 "error": f"{type(error).__name__}: {error}",
                 "load": {"after": list(MachineLoad.now())},
@@ -105,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         body = result.to_json()
         body["seconds"] = round(time.monotonic() - began, 2)
-        results[section.name] = body
+        results[key] = body
         verdict = str(body.get("verdict", ""))
         print(f"\n== {section.name}: {verdict} ({body['seconds']:.0f} s) ==")
         print(_table(result.rows()))

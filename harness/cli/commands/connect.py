@@ -36,6 +36,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         " stack for the run and tear it down after",
     )
     parser.add_argument(
+        "--backend",
+        choices=["local", "docker"],
+        default="local",
+        help="without --target: how the embedded reference stack runs (default local)",
+    )
+    parser.add_argument(
         "--calls", type=positive_int, required=True, metavar="N", help="number of calls"
     )
     parser.add_argument(
@@ -101,10 +107,14 @@ def run(args: argparse.Namespace) -> int:
         target = load_target(args.target)
         stack = nullcontext()
     else:
-        from harness.stack import start_local_stack
+        from harness.stack.backend import start_stack
 
-        print("starting the embedded reference stack ...", file=sys.stderr, flush=True)
-        stack = start_local_stack()
+        print(
+            f"starting the embedded reference stack ({args.backend}) ...",
+            file=sys.stderr,
+            flush=True,
+        )
+        stack = start_stack(args.backend)
 
     with stack as running:
         if running is not None:

@@ -63,6 +63,12 @@ def build_report(results: Path, output: Path) -> Path:
             hint="a results directory of many runs is slow; clear it (pytest --clean-alluredir)",
         ) from error
     index = output / "index.html"
+    if index.is_file():
+        # The requirement coverage table the reporter left beside the results (the
+        # report's environment names it): served next to the report.
+        for name in ("requirement-coverage.md", "requirement-coverage.json"):
+            if (results / name).is_file():
+                shutil.copy2(results / name, output / name)
     if done.returncode != 0 or not index.is_file():
         tail = (done.stdout + done.stderr).strip()[-2000:]
         raise ReportBuildError(

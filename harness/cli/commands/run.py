@@ -34,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         default="local",
-        help="how the reference stack runs: local (default); docker is not available yet",
+        help="how the reference stack runs: local (default) or docker (containers)",
     )
     parser.add_argument(
         "--client-command",

@@ -17,7 +17,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         default="local",
-        help="local (processes on loopback addresses; default) or docker (not available yet)",
+        help="local (processes on loopback addresses; default) or docker (one container per "
+        "component; needs dockerd, see `ullc-harness image build`)",
     )
     parser.add_argument(
         "--topology", type=Path, help="topology JSON file (default: the bundled 3-region world)"
@@ -29,7 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "or 'auto' for a free one",
     )
     parser.add_argument(
-        "--timeout", type=float, default=15.0, help="seconds to wait for a healthy stack"
+        "--timeout",
+        type=float,
+        help="seconds to wait for a healthy stack (default: 15 local, 60 docker)",
     )
 
 
@@ -42,36 +45,39 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.stack.backend import backend_kind
-    from harness.stack.local.backend import LocalBackend
+    from harness.stack.backend import backend_kind, open_backend
     from harness.stack.local.deaths import DeathWatch
 
-    backend_kind(args.backend)  # docker: a usage error (exit 2) until it exists
+    kind = backend_kind(args.backend)  # an unknown name: a usage error (exit 2)
     if args.seed < 0:
         from harness.errors import UsageError
 
         raise UsageError(f"--seed must be >= 0, got {args.seed}", hint="pass e.g. --seed 0")
-    stack = LocalBackend(args.topology, network=args.network, seed=args.seed)
+    stack = open_backend(kind, args.topology, network=args.network, seed=args.seed)
     previous = signal.signal(signal.SIGTERM, _on_term)
+    # Ctrl-C stops the stack even where SIGINT arrived ignored (a background job of a
+    # non-interactive shell inherits SIG_IGN; `kill -INT` must still tear down).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         stack.start()
-        stack.wait_healthy(args.timeout)
+        stack.wait_healthy(args.timeout or kind.start_timeout_s)
         print(f"target: {stack.target_path}", flush=True)
         print(
             f"stack {stack.session} ({stack.topology.name}, network {stack.topology.network}) "
             f"healthy in {stack.startup_seconds or 0:.2f} s; logs in {stack.run_dir / 'logs'}"
         )
         rows = stack.addresses()
-        pids = stack.pids()
+        handles = stack.handles()
         width = max(len(name) for name in rows)
-        print(f"{'component':<{width}}  {'pid':>7}  address")
+        column = "pid" if kind.value == "local" else "container"
+        print(f"{'component':<{width}}  {column:>12}  address")
         for name, address in rows.items():
-            print(f"{name:<{width}}  {pids.get(name, 0):>7}  {address}")
+            print(f"{name:<{width}}  {handles.get(name, '-'):>12}  {address}")
         print("Ctrl-C to stop.", flush=True)
         watch = DeathWatch(stack.run_dir)
         while True:
-            if stack.process is None or stack.process.poll() is not None:
-                print("ullc-harness up: the stack's supervisor exited", file=sys.stderr)
+            if not stack.alive():
+                print("ullc-harness up: the stack died under us", file=sys.stderr)
                 return 1
             for death in watch.new_deaths():
                 # The stack keeps running (a dead component is worth inspecting), loudly.

@@ -50,9 +50,10 @@ class Flow:
         self.client = client
         self.closed = False
         self.sock = _socket(proxy.upstream_family, large=False)
-        if proxy.listen_host.startswith("127.") and proxy.upstream_family == socket.AF_INET:
-            # Send from the hop's own loopback address (not the kernel's 127.0.0.1), so a
-            # receiver can tell its hop from any other local sender (PROXY v2 trust).
+        if proxy.upstream_family == socket.AF_INET and proxy.listen_host not in ("", "0.0.0.0"):
+            # Send from the hop's own listen address (not the kernel's 127.0.0.1, nor a docker
+            # hop container's primary address), so a receiver can tell its hop from any
+            # other sender (PROXY v2 trust).
             self.sock.bind((proxy.listen_host, 0))
         self.sock.connect(proxy.upstream_address)
         self.last_seen = time.monotonic()

@@ -19,8 +19,9 @@ from aiohttp import web
 
 from harness.protocol.ice_responder import Decision, decide, ingress_ufrag
 from harness.protocol.stun_attributes import AttributeType, encode_address
+from harness.protocol.stun_integrity import fingerprint
 from harness.protocol.stun_message import Method, encode_message
-from harness.protocol.stun_wire import MessageClass
+from harness.protocol.stun_wire import MessageClass, encode_attribute, scan
 from harness.stack import kv
 from harness.stack.control import BadInput, error_response, json_object, start_site, text_field
 from harness.stack.defects import Defect
@@ -72,6 +73,9 @@ class Bot:
         self.bot = bot
         self.dc = ctx.component.group
         self.ttl_ms = ctx.plan.topology.session_ttl_ms
+        if Defect.SESSION_TTL_UNIT_MIXUP in ctx.defects:
+            # The bug: a TTL setting documented in ms, read as seconds.
+            self.ttl_ms *= 1000
         self.redis = kv.session_store(ctx, connections=KV_CONNECTIONS)
         self.stores = kv.Batched(self.redis)
         self.instance = format_address(bot.media)
@@ -198,7 +202,13 @@ class Bot:
                 return
         if self.defects and self._defective_answer(endpoint, payload, client, source):
             return
+        if Defect.BOT_SIGNS_SHA1_ONLY in self.defects:
+            payload = _without_sha256(payload)
         key = (payload, client)
+        if Defect.ANSWER_CACHE_KEYED_BY_TRANSACTION in self.defects:
+            # The bug: "a retransmission has the same transaction ID", so the cache is
+            # keyed by it: a forged check reusing an answered ID is never verified.
+            key = (payload[8:20], client)
         known = self.successes.get(key)
         if known is not None and self.password_of(known[0]) == known[1]:
             # A retransmission (STUN-30: the same bytes) of a check this bot answered
@@ -275,6 +285,21 @@ class Bot:
             now = time.monotonic()
             for ufrag in [u for u, s in self.sessions.items() if s.expires_at <= now]:
                 del self.sessions[ufrag]
+
+
+def _without_sha256(payload: bytes) -> bytes:
+    """Defect.BOT_SIGNS_SHA1_ONLY: the check as an RFC 5389 stack parses it: MI-SHA256
+    dropped (MESSAGE-INTEGRITY stays valid: it covers nothing after itself), FINGERPRINT
+    recomputed. A check signed with MI-SHA256 alone is then unsigned (400)."""
+    wire = scan(payload)
+    sha256 = next(
+        (a for a in wire.attributes if a.type == AttributeType.MESSAGE_INTEGRITY_SHA256), None
+    )
+    if wire.problems or sha256 is None:
+        return payload
+    body = payload[: sha256.offset]
+    body = body[:2] + (len(body) - 20 + 8).to_bytes(2, "big") + body[4:]
+    return body + encode_attribute(AttributeType.FINGERPRINT, fingerprint(body).to_bytes(4, "big"))
 
 
 async def run(ctx: ComponentContext) -> None:

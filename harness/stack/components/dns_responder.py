@@ -20,6 +20,7 @@ import dns.rrset
 
 from harness.errors import ProtocolError
 from harness.faults.proxy_protocol import original_sender
+from harness.stack.defects import Defect
 from harness.stack.plan import Address, Plan
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp
 
@@ -35,8 +36,9 @@ class Responder:
     so a burst of calls would otherwise build the same reply from scratch per call.
     """
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, *, ignores_region: bool = False) -> None:
         self.plan = plan
+        self.ignores_region = ignores_region
         self.endpoint = dns.name.from_text(plan.topology.global_endpoint)
         self.zone = self.endpoint.parent()
         self.ttl = plan.topology.dns_ttl_s
@@ -60,6 +62,9 @@ class Responder:
             # A client outside every subnet (e.g. 127.0.0.1) is treated as the topology's
             # client region, so an unconfigured client still reaches an edge.
             region = self.plan.region_of_client(client_ip) or self.plan.topology.client_region
+            if self.ignores_region:
+                # Defect.DNS_IGNORES_CLIENT_REGION: a GeoDNS table that was never filled in.
+                region = self.plan.topology.client_region
             edge = self.plan.topology.nearest_edge(region)
             if len(self.edges) >= CACHE_SIZE:
                 self.edges.clear()
@@ -104,7 +109,7 @@ class Responder:
 
 
 async def run(ctx: ComponentContext) -> None:
-    responder = Responder(ctx.plan)
+    responder = Responder(ctx.plan, ignores_region=Defect.DNS_IGNORES_CLIENT_REGION in ctx.defects)
     holder: list[UdpEndpoint] = []
     relays = ctx.plan.proxy_header_senders(ctx.component)
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -45,7 +47,11 @@ class Edge:
         self.ctx = ctx
         self.plan = ctx.plan.edges[ctx.name]
         self.public_ip = ctx.plan.edge_public(ctx.name)[0]
-        self.maps = MapHolder(true_map(ctx.plan), known_dcs=frozenset(ctx.plan.dcs))
+        # ROUTE-4. Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED: the schema is all that is checked.
+        unknown_accepted = Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED in ctx.defects
+        self.maps = MapHolder(
+            true_map(ctx.plan), known_dcs=None if unknown_accepted else frozenset(ctx.plan.dcs)
+        )
         # Flow table: (local port, hop flow address, DC) -> the socket towards that DC.
         self.flows: dict[tuple[int, Address, str], _Flow] = {}
         self.listeners: dict[int, UdpEndpoint] = {}
@@ -53,6 +59,12 @@ class Edge:
         self.dcs = frozenset(ctx.plan.dcs)
         self.relays = ctx.plan.proxy_header_senders(ctx.component)
         self.seal_key = read_key(ctx.run_dir)
+
+    def _route(self) -> str:
+        current = self.maps.current
+        if Defect.EDGE_TIES_BY_MAP_ORDER in self.ctx.defects:
+            return _first_smallest(current.edges.get(self.public_ip, {}), current.default_dc)
+        return current.route(self.public_ip)
 
     def on_datagram(self, port: int, pinned: str | None, data: bytes, source: Address) -> None:
         try:
@@ -64,7 +76,7 @@ class Edge:
             self.counters["discard-bad-proxy-header"] += 1
             return
         # One map reference per decision (ROUTE-5); pinned ports ignore the map (FB-1).
-        dc = pinned or self.maps.current.route(self.public_ip)
+        dc = pinned or self._route()
         if dc not in self.dcs:
             self.counters["discard-unknown-dc"] += 1
             return
@@ -114,6 +126,13 @@ class Edge:
                 self.flows.pop(key).endpoint.close()
 
 
+def _first_smallest(latencies: Mapping[str, float], default_dc: str) -> str:
+    """Defect.EDGE_TIES_BY_MAP_ORDER: the smallest latency, ties to the first key listed."""
+    if not latencies:
+        return default_dc
+    return min(latencies.items(), key=lambda item: item[1])[0]
+
+
 def flow_target(edge: Edge, dc: str) -> Address:
     return edge.ctx.plan.dial(f"edge-dc.{edge.ctx.name}.{dc}")
 
@@ -131,13 +150,22 @@ async def run(ctx: ComponentContext) -> None:
 
         edge.listeners[port] = UdpEndpoint(bind_udp((edge.plan.bind_ip, port)), handler, ctx.log)
     app = web.Application()
+    boot_version = edge.maps.current.version
+
+    def health_extra() -> dict[str, Any]:
+        extra = edge.flow_count()
+        if Defect.EDGE_HEALTH_REPORTS_BOOT_MAP in ctx.defects:
+            # The bug: health reads the version from the start-up config, not the map in use.
+            extra["map_version"] = boot_version
+        return extra
+
     control_routes(
         app,
         component=ctx.name,
         role="edge",
         maps=edge.maps,
         log=ctx.log,
-        health_extra=edge.flow_count,
+        health_extra=health_extra,
     )
     runner = await start_site(app, *edge.plan.control)
     sweeper = asyncio.create_task(edge.sweep())

@@ -50,9 +50,18 @@ pool has no limit and grows beyond this). Opened during a burst of 500 calls, ea
 cost a connect through the hop and a new protocol on both sides: ~0.8 s of CPU, p99
 1.9-2.4 s instead of 1.5-1.7 s. Opened at start they cost ~0.2 s of start-up time,
 and opened later they collided with whatever ran then."""
+IDLE_REAP_S = 3.0
+"""Defect.GATEWAY_REAPS_IDLE_CONNECTIONS only."""
 WARM_ATTEMPTS = 100
 WARM_RETRY_S = 0.05
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def known_dcs(ctx: ComponentContext) -> frozenset[str] | None:
+    """The DCs a routing component accepts in a map (ROUTE-4); None accepts any."""
+    if Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED in ctx.defects:
+        return None
+    return frozenset(ctx.plan.dcs)
 
 
 class Gateway:
@@ -62,7 +71,8 @@ class Gateway:
         on_other_map = Defect.GATEWAY_ON_OTHER_MAP in ctx.defects
         self.maps = MapHolder(
             stale_map(ctx.plan) if on_other_map else true_map(ctx.plan),
-            known_dcs=frozenset(ctx.plan.dcs),  # ROUTE-4
+            # ROUTE-4. Defect.MAPS_NAMING_UNKNOWN_DCS_ACCEPTED: the schema is all that is checked.
+            known_dcs=known_dcs(ctx),
         )
         self.http: aiohttp.ClientSession | None = None
         self.answered = 0
@@ -74,9 +84,15 @@ class Gateway:
 
     async def connection(self, ws: ServerConnection) -> None:
         tasks: set[asyncio.Task[None]] = set()
+        if Defect.GATEWAY_REAPS_IDLE_CONNECTIONS in self.ctx.defects:
+            reaper = asyncio.create_task(self._reap_when_idle(ws))
+            tasks.add(reaper)
         try:
             async for frame in ws:
                 if isinstance(frame, bytes):
+                    if Defect.GATEWAY_CLOSES_ON_BINARY_FRAME in self.ctx.defects:
+                        await ws.close(1003, "binary frames are not supported")
+                        return
                     # SIG-1: binary frames get an error, the connection stays open.
                     error = SignalingError(
                         ErrorCode.BAD_REQUEST, "binary frames are not signaling (SIG-1)", False
@@ -91,6 +107,17 @@ class Gateway:
         finally:
             for task in tasks:
                 task.cancel()
+
+    async def _reap_when_idle(self, ws: ServerConnection) -> None:
+        """Defect.GATEWAY_REAPS_IDLE_CONNECTIONS: an HTTP-style idle timeout of a few seconds
+        on a connection that is meant to live between calls (SIG-2)."""
+        seen = self.answered
+        while True:
+            await asyncio.sleep(IDLE_REAP_S)
+            if self.answered == seen:
+                await ws.close(1001, "idle")
+                return
+            seen = self.answered
 
     async def _send(self, ws: ServerConnection, body: dict[str, Any]) -> None:
         try:
@@ -255,7 +282,13 @@ async def run(ctx: ComponentContext) -> None:
         connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60),
     )
     app = web.Application()
-    control_routes(app, component="gateway", role="gateway", maps=gateway.maps, log=ctx.log)
+    control_routes(
+        app,
+        component="gateway",
+        role="gateway",
+        maps=gateway.maps,
+        log=ctx.log,
+    )
     runner = await start_site(app, *ctx.plan.gateway_control)
     host, port = ctx.plan.gateway_bind
     async with serve(

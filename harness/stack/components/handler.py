@@ -23,6 +23,7 @@ from aiohttp import web
 from harness.signaling import validate
 from harness.stack import kv
 from harness.stack.control import BadInput, control_routes, error_response, json_object, start_site
+from harness.stack.defects import Defect
 from harness.stack.edge_ips import EdgeAddresses
 from harness.stack.plan import Address, DcPlan
 from harness.stack.runtime import ComponentContext
@@ -37,7 +38,7 @@ milliseconds in front of the bots under 500 simultaneous calls."""
 KV_CONNECTIONS = 2  # the control API's session listing only; never on a call's path
 
 
-def bot_sdp(ufrag: str, pwd: str, media: Address) -> str:
+def bot_sdp(ufrag: str, pwd: str, media: Address, *, lite: bool = True) -> str:
     """The bot's answer SDP in sequential mode: ICE-lite, one host candidate (specs/sdp.md)."""
     ip, port = media
     return "\r\n".join(
@@ -46,7 +47,7 @@ def bot_sdp(ufrag: str, pwd: str, media: Address) -> str:
             f"o=- {secrets.randbits(62)} 1 IN IP4 {ip}",
             "s=-",
             "t=0 0",
-            "a=ice-lite",
+            *(["a=ice-lite"] if lite else []),
             "a=group:BUNDLE 0",
             f"m=audio {port} UDP/TLS/RTP/SAVPF 111",
             f"c=IN IP4 {ip}",
@@ -71,6 +72,8 @@ class Handler:
         self.redis = kv.session_store(ctx, connections=KV_CONNECTIONS)
         self.http: aiohttp.ClientSession | None = None
         self.edges = EdgeAddresses.of(ctx.plan)
+        self.created: dict[str, dict[str, Any]] = {}
+        """Defect.LISTING_SHOWS_CREDENTIALS only: creation bodies kept for the listing."""
 
     def media_for(self, edge_ip: str | None) -> Address:
         """FB-1: the pinned port, for this DC, of the edge the client pings (or the home edge)."""
@@ -117,6 +120,8 @@ class Handler:
             "bot_pwd": bot_pwd,
             "client_ufrag": message["client"]["ice_ufrag"],
         }
+        if Defect.LISTING_SHOWS_CREDENTIALS in self.ctx.defects:
+            self.created[session_id] = create_body
         try:
             status, reply = await self._bot_call(f"{base}/sessions", create_body)
             if status == 409:
@@ -142,7 +147,12 @@ class Handler:
                 answer["bot"] = {
                     "ice_ufrag": bot_ufrag,
                     "ice_pwd": bot_pwd,
-                    "sdp": bot_sdp(bot_ufrag, bot_pwd, media),
+                    "sdp": bot_sdp(
+                        bot_ufrag,
+                        bot_pwd,
+                        media,
+                        lite=Defect.SEQUENTIAL_SDP_WITHOUT_ICE_LITE not in self.ctx.defects,
+                    ),
                 }
             answer["media"] = {"ip": media[0], "port": media[1]}
         except (aiohttp.ClientError, TimeoutError) as error:
@@ -187,6 +197,9 @@ class Handler:
                         "bot_ufrag": key.decode()[len(SESSION_KEY_PREFIX) :],
                         "instance": record.instance,
                         "age_ms": max(now_ms - record.created_ms, 0),
+                        # Defect.LISTING_SHOWS_CREDENTIALS: a "debug" listing that
+                        # serialises the whole creation request, bot password included.
+                        **self.created.get(record.session_id, {}),
                     }
                 )
         except (aioredis.RedisError, OSError) as error:

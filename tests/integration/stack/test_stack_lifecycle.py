@@ -251,14 +251,14 @@ def test_missing_redis_server_says_how_to_install_it(tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists()
 
 
-def test_docker_backend_is_a_clear_usage_error(tmp_path: Path) -> None:
+def test_unknown_backend_is_a_clear_usage_error(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "harness", "up", "--backend", "docker"],
+        [sys.executable, "-m", "harness", "up", "--backend", "k8s"],
         capture_output=True, text=True, env=_env(tmp_path / "runs"), timeout=60,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "not available yet" in result.stderr
-    assert "--backend local" in result.stderr
+    assert "unknown backend 'k8s'" in result.stderr
+    assert "--backend local|docker" in result.stderr
 
 
 def test_unhealthy_component_is_named_with_its_log_and_nothing_is_left(

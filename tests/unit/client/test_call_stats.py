@@ -24,7 +24,8 @@ def test_nearest_rank() -> None:
 
 def test_stats_from_results() -> None:
     ok = [
-        CallResult(CallOutcome.CONNECTED, Mode.ULLC, connect_ms=float(ms)) for ms in range(10, 90)
+        CallResult(CallOutcome.CONNECTED, Mode.ULLC, connect_ms=float(ms), bet_hit=True)
+        for ms in range(10, 90)
     ]
     fell_back = [
         CallResult(

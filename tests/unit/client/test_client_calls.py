@@ -21,6 +21,7 @@ from harness.client.media import (
     RFC8489_RTO_S,
     Retransmission,
 )
+from harness.client.result import Via
 from harness.signaling import ErrorCode, Mode
 
 T = TypeVar("T")
@@ -181,11 +182,34 @@ def test_wrong_dc_falls_back_to_media() -> None:
     result = run(scenario())
     assert result.outcome is CallOutcome.CONNECTED, result.detail
     assert result.fell_back
+    assert not result.bet_hit
     kinds = [e.kind for e in result.timeline]
     assert kinds.index(EventKind.RESPONSE_RECEIVED) < kinds.index(EventKind.RETARGET)
     assert kinds.index(EventKind.RETARGET) < kinds.index(EventKind.CONNECTED)
     assert result.recovery_ms is not None
     assert 0 <= result.recovery_ms < 2 * TP_MS + 50
+
+
+def test_media_first_with_an_edge_success_later_is_a_routing_bet_hit() -> None:
+    # FB-4 (lead's decision): the verdict is whether the edge transaction got an authentic
+    # success, not which path answered first. No hold at the edge: its first check finds
+    # no session; the media check answers first; the edge's next retransmission succeeds.
+    async def scenario() -> CallResult:
+        async with (
+            responder() as edge,
+            responder() as media,
+            gateway(holding=media, others=(edge,)) as gw,
+        ):
+            return await _one_call(gw, edge.address)
+
+    result = run(scenario())
+    assert result.outcome is CallOutcome.CONNECTED, result.detail
+    assert result.connected_via is Via.MEDIA
+    assert result.fell_back  # connected through media first ...
+    assert result.bet_hit  # ... and still a routing-bet hit (FB-4)
+    answered = [e for e in result.timeline if e.kind is EventKind.CHECK_ANSWERED]
+    connected = next(e.t_ms for e in result.timeline if e.kind is EventKind.CONNECTED)
+    assert any(e.t_ms > connected and e.detail["status"] == "success" for e in answered)
 
 
 def test_edge_keeps_pacing_after_the_retarget() -> None:

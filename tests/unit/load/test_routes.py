@@ -7,17 +7,21 @@ from harness.load.routes import CallFailed, Route, RouteCounts, request_name
 from harness.signaling.messages import Mode
 
 
-def _result(outcome: CallOutcome, *, fell_back: bool = False) -> CallResult:
+def _result(outcome: CallOutcome, *, fell_back: bool = False, bet_hit: bool = True) -> CallResult:
     connected = outcome is CallOutcome.CONNECTED
     return CallResult(
         outcome=outcome, mode=Mode.ULLC, connect_ms=120.0 if connected else None,
-        fell_back=fell_back,
+        fell_back=fell_back, bet_hit=connected and bet_hit,
     )  # fmt: skip
 
 
 def test_each_call_is_named_by_region_and_route() -> None:
     assert request_name("us", _result(CallOutcome.CONNECTED)) == "us/hit"
-    assert request_name("eu", _result(CallOutcome.CONNECTED, fell_back=True)) == "eu/fallback"
+    missed = _result(CallOutcome.CONNECTED, fell_back=True, bet_hit=False)
+    assert request_name("eu", missed) == "eu/fallback"
+    # FB-4: the media path answered first, but the edge's check got its success too.
+    both = _result(CallOutcome.CONNECTED, fell_back=True, bet_hit=True)
+    assert request_name("eu", both) == "eu/hit"
     assert request_name("ap", _result(CallOutcome.MEDIA_TIMEOUT)) == "ap/failed"
 
 

@@ -226,6 +226,27 @@ def test_known_links_in_reference_proxies_load(tmp_path: Path) -> None:
     assert dict(target.reference.proxies) == {"client-edge.edge-us": "a", "dc-kv.dc-eu": "b"}
 
 
+def test_edges_written_as_a_table_name_each_edge(tmp_path: Path) -> None:  # TGT-7
+    path = _write(
+        tmp_path,
+        """
+        [target]
+        name = "named-edges"
+        [endpoints]
+        gateway = "ws://127.0.0.1:8443/v1/signaling"
+        edges = { "edge-us" = "127.10.1.1:3478", "edge-eu" = "127.10.2.1:3478" }
+        """,
+    )
+
+    target = load_target(path)
+
+    us, eu = HostPort("127.10.1.1", 3478), HostPort("127.10.2.1", 3478)
+    assert target.endpoints.edges == (us, eu)
+    assert dict(target.endpoints.edge_names) == {us: "edge-us", eu: "edge-eu"}
+    again = _write(tmp_path, target.to_toml())
+    assert load_target(again).endpoints.edge_names == target.endpoints.edge_names
+
+
 @pytest.mark.requirements("TGT-9")
 def test_global_endpoint_without_a_port_means_the_stun_port(tmp_path: Path) -> None:
     def port(global_endpoint: str) -> int:

@@ -1,0 +1,123 @@
+"""What runs inside each container: ``python -m harness.stack.docker.entry RUN_DIR NAME``.
+
+The run directory is mounted at the same path as on the host, so a component
+reads the stack's inputs and writes its ready marker and log exactly as under
+the local supervisor. One component per container; Docker is its supervisor
+(kill, pause and restart are container operations).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.stack.defects import parse_defects
+from harness.stack.local.supervisor import COMPONENT_MODULES
+from harness.stack.plan import Component, Plan, Role
+from harness.stack.runtime import ComponentContext, run_loop
+from harness.stack.topology import load_topology, relocate
+
+PRIVATE = "10.0.0.0/8"
+"""Where docker stacks are laid out (their internal networks' subnets)."""
+
+
+def load_plan(run_dir: Path) -> tuple[dict[str, Any], Plan]:
+    spec: dict[str, Any] = json.loads((run_dir / "stack.json").read_text())
+    topology = relocate(load_topology(Path(spec["topology"])), spec["network"], within=PRIVATE)
+    return spec, Plan(topology, hops=bool(spec.get("hops", True)))
+
+
+def hop_addresses(plan: Plan) -> list[str]:
+    """Every address the hop container answers on: its API and every link's listen IP."""
+    found = [plan.hop_api[0]]
+    for link in plan.links:
+        if link.listen[0] not in found:
+            found.append(link.listen[0])
+    return found
+
+
+def _log_to(path: Path) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def redis_argv(plan: Plan, component: Component, config: Path) -> list[str]:
+    """A DC's redis-server command line (the backend runs it as the container's command).
+
+    ``config`` carries the run's password (store_password.py: argv is public).
+    """
+    host, port = plan.dcs[component.group].redis
+    # No persistence: sessions live for their TTL only (SESS-2).
+    return [
+        "redis-server", str(config), "--bind", host, "--port", str(port), "--save", "",
+        "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no", "--logfile", "",
+        "--dir", "/tmp", "--databases", "1",
+    ]  # fmt: skip
+
+
+def _run_hop(spec: dict[str, Any], plan: Plan, ctx: ComponentContext) -> None:
+    from harness.faults.api.server import ServerOptions, serve
+
+    # The hop owns every link's listen address; the others reach them over the bridge
+    # (the kernel answers ARP for any address of the namespace).
+    # One `ip -batch` for all ~28 addresses: a process each costs seconds on a loaded host.
+    commands = "".join(f"addr add {address}/32 dev eth0\n" for address in hop_addresses(plan)[1:])
+    subprocess.run(["ip", "-force", "-batch", "-"], input=commands.encode(), check=False)
+    host, port = plan.hop_api
+    # Off the loopback on purpose: the links listen on the run's --internal network,
+    # which only this run's containers and the host's bridge reach.
+    options = ServerOptions(
+        host=host, port=port, seed=int(spec.get("seed", 0)), config=ctx.run_dir / "hops.json",
+        allow_remote_listen=True,
+    )  # fmt: skip
+
+    def ready(info: dict[str, Any]) -> None:
+        ctx.log.info("hop server %s", info)
+        ctx.ready()
+
+    asyncio.run(serve(options, ready))
+
+
+def main(argv: list[str]) -> int:
+    run_dir, name = Path(argv[0]), argv[1]
+    spec, plan = load_plan(run_dir)
+    component = plan.component(name)
+    _log_to(run_dir / "logs" / f"{name}.log")
+    if component.role is Role.REDIS:
+        raise SystemExit("redis runs as its container's own command (DockerBackend._command)")
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s.%(msecs)03d %(name)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+        force=True,
+    )
+    ctx = ComponentContext(plan, component, run_dir, parse_defects(spec.get("defects", [])))
+    # When the interpreter got here (imports done): the start-up budget's first split.
+    ctx.log.info("entry started")
+    if component.role is Role.HOP:
+        _run_hop(spec, plan, ctx)
+        return 0
+    module = importlib.import_module(COMPONENT_MODULES[component.role])
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, ctx.stop.set)
+        await module.run(ctx)
+
+    run_loop(run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
