@@ -39,6 +39,7 @@ P99 = Goal("p99_ms", "<", 1000.0, "ms")
 """Judged over *all* calls, a failed call ranking as infinitely slow: "p99 < 1 s" means
 99 % of the calls connect within 1 s, and a call that never connects did not."""
 SCALE = 0.5
+TOP_COMPONENTS = 4
 
 
 def _scaled(table: Mapping[str, float], factor: float) -> Mapping[str, float]:
@@ -158,7 +159,13 @@ def _cpu_rows(cpu: CpuCost | None) -> list[Row]:
     return [
         ("CPU per call: client / stack", f"{ms_text(client)} / {ms_text(stack)}", "", ""),
         ("calls per core-second", "-" if per_core is None else f"{per_core:.0f}", "", ""),
-    ]
+        *(
+            [("  stack CPU per call, costliest", ", ".join(
+                f"{name} {ms:.2f}" for name, ms in cpu.top_components(TOP_COMPONENTS)
+            ), "", "")]
+            if cpu.by_component else []
+        ),
+    ]  # fmt: skip
 
 
 def _all_text(value: float | None) -> str:
@@ -212,7 +219,7 @@ def run(options: BenchOptions | None = None) -> Concurrency:
                 progress(f"concurrency: {done}/{total} calls ended")
 
         progress(f"concurrency: opening {count} clients, then {count} calls at once")
-        pids = list(stack.pids().values())
+        pids = stack.pids()
         before = CpuMark.now(pids)
         began = time.monotonic()
         results, _stats = asyncio.run(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import resource
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -36,12 +36,24 @@ def own_cpu_s() -> float:
 class CpuMark:
     client_s: float
     stack_s: dict[int, float]
+    names: dict[int, str] = field(default_factory=dict)
+    """Component name by pid, when the stack's pids came with names (per-component cost)."""
 
     @classmethod
-    def now(cls, stack_pids: Iterable[int]) -> CpuMark:
-        """A process gone by now drops out (a restarted component is not counted twice)."""
-        found = {pid: process_cpu_s(pid) for pid in stack_pids}
-        return cls(own_cpu_s(), {pid: used for pid, used in found.items() if used is not None})
+    def now(cls, stack_pids: Iterable[int] | Mapping[str, int]) -> CpuMark:
+        """A process gone by now drops out (a restarted component is not counted twice).
+
+        With ``{name: pid}`` the mark also knows which component each process is.
+        """
+        names = (
+            {pid: name for name, pid in stack_pids.items()}
+            if isinstance(stack_pids, Mapping)
+            else {}
+        )
+        pids = stack_pids.values() if isinstance(stack_pids, Mapping) else stack_pids
+        found = {pid: process_cpu_s(pid) for pid in pids}
+        used = {pid: cpu for pid, cpu in found.items() if cpu is not None}
+        return cls(own_cpu_s(), used, names)
 
 
 @dataclass(frozen=True)
@@ -49,11 +61,23 @@ class CpuCost:
     calls: int
     client_s: float
     stack_s: float
+    by_component: dict[str, float] = field(default_factory=dict)
+    """Stack CPU seconds per component (when the marks knew the names): where to look
+    first when the stack's share grows."""
 
     @classmethod
     def between(cls, before: CpuMark, after: CpuMark, calls: int) -> CpuCost:
-        stack = sum(after.stack_s.get(pid, used) - used for pid, used in before.stack_s.items())
-        return cls(calls, after.client_s - before.client_s, max(0.0, stack))
+        spent = {pid: after.stack_s.get(pid, used) - used for pid, used in before.stack_s.items()}
+        by_component = {
+            before.names[pid]: seconds for pid, seconds in spent.items() if pid in before.names
+        }
+        total = max(0.0, sum(spent.values()))
+        return cls(calls, after.client_s - before.client_s, total, by_component)
+
+    def top_components(self, count: int) -> list[tuple[str, float]]:
+        """The ``count`` costliest components, ms of CPU per call, costliest first."""
+        ranked = sorted(self.by_component.items(), key=lambda item: -item[1])[:count]
+        return [(name, self.per_call_ms(seconds) or 0.0) for name, seconds in ranked]
 
     def per_call_ms(self, seconds: float) -> float | None:
         return None if self.calls == 0 else seconds * 1000.0 / self.calls
@@ -68,8 +92,14 @@ class CpuCost:
         def rounded(value: float | None) -> float | None:
             return None if value is None else round(value, 3)
 
-        return {
+        body: dict[str, Any] = {
             "client_cpu_ms_per_call": rounded(self.per_call_ms(self.client_s)),
             "stack_cpu_ms_per_call": rounded(self.per_call_ms(self.stack_s)),
             "calls_per_core_s": rounded(self.calls_per_core_s),
         }
+        if self.by_component:
+            body["stack_cpu_ms_per_call_by_component"] = {
+                name: rounded(self.per_call_ms(seconds))
+                for name, seconds in sorted(self.by_component.items())
+            }
+        return body

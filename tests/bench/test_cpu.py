@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+
+import pytest
 
 from harness.bench.cpu import CpuCost, CpuMark, process_cpu_s
 
@@ -41,3 +44,22 @@ def test_cost_per_call_and_calls_per_core_are_the_ratios_of_the_deltas() -> None
         "stack_cpu_ms_per_call": 3.0,
         "calls_per_core_s": 250.0,
     }
+
+
+def test_named_marks_split_the_stack_cost_by_component_costliest_first() -> None:
+    before = CpuMark(client_s=0.0, stack_s={10: 2.0, 11: 0.5, 12: 1.0}, names={10: "hop",
+                     11: "gateway", 12: "edge"})  # fmt: skip
+    # pid 12 is gone by the second mark: it counts as having spent nothing since.
+    after = CpuMark(client_s=0.2, stack_s={10: 2.3, 11: 1.0}, names={10: "hop", 11: "gateway"})
+    cost = CpuCost.between(before, after, calls=100)
+    assert cost.by_component == {"hop": pytest.approx(0.3), "gateway": 0.5, "edge": 0.0}
+    assert cost.top_components(2) == [("gateway", 5.0), ("hop", pytest.approx(3.0))]
+    assert cost.to_json()["stack_cpu_ms_per_call_by_component"] == {
+        "edge": 0.0, "gateway": 5.0, "hop": 3.0,
+    }  # fmt: skip
+
+
+def test_a_mark_of_named_pids_knows_each_process_by_name() -> None:
+    mark = CpuMark.now({"me": os.getpid(), "gone": 2**22 + 1})
+    assert mark.names[os.getpid()] == "me"
+    assert set(mark.stack_s) == {os.getpid()}

@@ -136,7 +136,9 @@ class Bot:
             return error_response(f"session store of {self.dc} unavailable: {failure}", 503)
         if not stored:
             return error_response(f"bot ufrag already in use in {self.dc}", 409)
-        self.ctx.log.info("session %s stored (ufrag %s)", record.session_id, bot_ufrag)
+        # Debug, not info: one line per call was a measurable share of the bot's CPU in a
+        # burst (a log record costs tens of microseconds); /health counts the outcomes.
+        self.ctx.log.debug("session %s stored (ufrag %s)", record.session_id, bot_ufrag)
         return web.json_response({"instance": record.instance}, status=201)
 
     async def warm(self) -> None:

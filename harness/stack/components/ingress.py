@@ -32,7 +32,13 @@ from harness.stack.defects import Defect
 from harness.stack.plan import Address
 from harness.stack.relay_seal import Unsealer, read_key, seal
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp, parse_address
-from harness.stack.sessions import SESSIONS_CHANNEL, SessionRecord, StoredNotice, session_key
+from harness.stack.sessions import (
+    SESSION_KEY_PREFIX,
+    SESSIONS_CHANNEL,
+    SessionRecord,
+    StoredNotice,
+    session_key,
+)
 
 HOLD_S = 0.250  # RACE-3 H
 HOLD_PER_UFRAG = 4
@@ -73,6 +79,10 @@ class Ingress:
         self.held_total = 0
         self.looked_up: dict[str, float] = {}  # held ufrag -> when its last GET was sent
         self.subscribed_at: float | None = None  # None while the subscription is down
+        # Set once every session stored before the subscription is in the cache (a SCAN
+        # after it was confirmed): from then on a miss needs no GET (see _primed_miss).
+        self.primed_for: float | None = None
+        self.priming: asyncio.Task[None] | None = None
         self.headers: dict[Address, bytes] = {}
         self.flows: dict[tuple[Address, Address], _Flow] = {}
         self.counters: collections.Counter[str] = collections.Counter()
@@ -116,7 +126,7 @@ class Ingress:
         if ufrag in self.pending:
             self.pending[ufrag].append(item)
             return
-        if ufrag in self.held and self._publish_will_tell(ufrag):
+        if self._primed_miss() or (ufrag in self.held and self._publish_will_tell(ufrag)):
             # Already looked up and missed: the store's publish releases it (RACE-3),
             # so a retransmission costs no second lookup.
             if Defect.WRONG_DC_ANSWERS_401 in self.defects:
@@ -135,6 +145,17 @@ class Ingress:
         subscribed_at = self.subscribed_at
         looked_up = self.looked_up.get(ufrag)
         return subscribed_at is not None and looked_up is not None and looked_up > subscribed_at
+
+    def _primed_miss(self) -> bool:
+        """True when a cache miss means "not stored yet": the store's publish will tell.
+
+        After the subscription was confirmed, a SCAN put every session stored before it
+        into the cache; every later store publishes to this subscription. So while it
+        stays up a missing ufrag has no session yet, and a GET per call (a dc-kv round
+        trip through redis-py, a large share of this process's CPU in a burst) would
+        only confirm that.
+        """
+        return self.primed_for is not None and self.primed_for == self.subscribed_at
 
     def _start_lookup(self, ufrag: str, items: list[_Held]) -> None:
         self.pending[ufrag] = items
@@ -253,8 +274,10 @@ class Ingress:
         except (ValueError, KeyError, TypeError):
             # Not this stack's notice (a bare ufrag from another implementation of the
             # bot): look the named ufrag up, as a publish without the owner requires.
+            # Looked up even when nothing is held: a primed ingress (_primed_miss) takes
+            # a miss for "not stored yet" and relies on the cache for stored sessions.
             ufrag = message.decode("utf-8", "replace")
-            if ufrag in self.held and ufrag not in self.pending:
+            if ufrag not in self.pending:
                 self._start_lookup(ufrag, [])
             return
         try:
@@ -304,16 +327,51 @@ class Ingress:
                 self.ctx.log.debug("pubsub: %s; reconnecting", error)
             finally:
                 self.subscribed_at = None
+                self.primed_for = None
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
             await asyncio.sleep(0.2)
 
     def _subscribed(self) -> None:
         """The subscription is confirmed: stores from now on are heard (_publish_will_tell)."""
-        self.subscribed_at = time.monotonic()
+        subscribed_at = self.subscribed_at = time.monotonic()
         # Stores made while we were not listening were never heard: look the held up again.
         for ufrag in list(self.held):
             if ufrag not in self.pending:
                 self._start_lookup(ufrag, [])
+        # Kept referenced: the loop holds only a weak reference to a task.
+        self.priming = asyncio.get_running_loop().create_task(self._prime(subscribed_at))
+
+    async def _prime(self, subscribed_at: float) -> None:
+        """Cache every session stored before the subscription, then mark it primed.
+
+        SCAN returns every key present for its whole duration, so every session stored
+        before ``subscribed_at`` (and still alive) is found; later stores publish. Any
+        failure leaves the ingress unprimed: it then looks up each miss, as before.
+        """
+        try:
+            found: dict[str, tuple[Address, float]] = {}
+            async for key in self.redis.scan_iter(match=f"{SESSION_KEY_PREFIX}*", count=1000):
+                ufrag = (key.decode() if isinstance(key, bytes) else key)[len(SESSION_KEY_PREFIX) :]
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.get(key)
+                    pipe.pttl(key)
+                    raw, pttl = await pipe.execute()
+                if raw is not None and pttl is not None and pttl > 0:
+                    instance = parse_address(SessionRecord.from_wire(raw).instance)
+                    found[ufrag] = (instance, time.monotonic() + pttl / 1000)
+        except (aioredis.RedisError, OSError, ValueError, KeyError) as error:
+            self.ctx.log.warning("session scan failed: %s; looking up each miss", error)
+            return
+        if self.subscribed_at != subscribed_at:
+            return  # the subscription dropped meanwhile: its stores may be unheard
+        for ufrag, owner in found.items():
+            self.cache.setdefault(ufrag, owner)  # a publish heard since is as new
+        self.primed_for = subscribed_at
+        for ufrag in list(self.held):
+            # Held before priming and looked up before the subscription (or never):
+            # their store may predate it; the cache now knows, else the publish will.
+            if ufrag in self.cache and ufrag not in self.pending:
+                self._release(ufrag, self.cache[ufrag][0], [])
 
     async def warm(self) -> None:
         """Open the lookup connections before the first check needs them."""

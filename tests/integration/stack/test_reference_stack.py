@@ -315,3 +315,23 @@ def test_a_link_can_be_impaired_while_the_stack_runs(stack: LocalBackend) -> Non
     assert elapsed >= 0.29  # 2 x (20 + 100) ms on the client-edge link + 2 x 30 ms to the DC
     names = {toxic.name for toxic in link.toxics()}
     assert names == {"topology-latency"}
+
+
+def test_a_restarted_ingress_still_reaches_the_sessions_stored_before_it(
+    stack: LocalBackend,
+) -> None:
+    """The ingress skips the per-call lookup once primed (every session stored before its
+    subscription in its cache, by a SCAN); a session from before a restart must be found."""
+    creds = Creds.new()
+    with open_gateway(stack, "eu") as ws:
+        created = signal(ws, create_request(creds, _edge(stack, "edge-eu")[0]))
+    assert created["dc"] == "dc-eu"
+    old = stack.pids()["dc-eu.ingress"]
+    stack.kill("dc-eu.ingress")
+    stack.restart("dc-eu.ingress")
+    assert stack.pids()["dc-eu.ingress"] != old
+    time.sleep(1.0)  # subscribed and primed: no lookup hides a missing SCAN
+    with client_socket(stack, "eu") as sock:
+        answer = ping_until_answer(sock, _edge(stack, "edge-eu"), check(creds)[0])
+    assert answer is not None, "the restarted ingress never forwarded a check of a live session"
+    assert is_authentic_success(answer, creds.bot_pwd)
