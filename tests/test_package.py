@@ -5,10 +5,14 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import importlib.resources
+import json
+import os
 import shutil
+import site
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -134,27 +138,69 @@ def _wheel_path(path: str) -> str:
     return path if top == "harness" else f"harness/{top}/{rest}"
 
 
-def test_installed_wheel_collects_every_suite_from_an_empty_folder(
-    built_wheel: Path, tmp_path: Path
-) -> None:
-    # What a new user runs: a plain (non-editable) install, `ullc-harness run` started
-    # outside any clone. The venv borrows the installed dependencies (no index here) but
-    # its own copy of the harness must be the one imported.
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    python = venv / "bin" / "python"
+@dataclass(frozen=True)
+class InstalledVenv:
+    path: Path
+    env: dict[str, str]
+
+    def bin(self, name: str) -> str:
+        return str(self.path / "bin" / name)
+
+
+@pytest.fixture(scope="module")
+def installed_venv(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> InstalledVenv:
+    """A venv holding a plain (non-editable) install of the wheel, as a new user has it.
+
+    Its dependencies come from this interpreter's site-packages through PYTHONPATH (no
+    package index in tests), which, unlike --system-site-packages, does not run the .pth
+    files there: the editable install's finder, which would quietly serve harness.specs
+    from the clone, stays out."""
+    venv = tmp_path_factory.mktemp("installed") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(site.getsitepackages())}
     installed = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(built_wheel)],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(built_wheel)],
         capture_output=True,
         text=True,
+        env=env,
         check=False,
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
+    return InstalledVenv(venv, env)
+
+
+def test_installed_harness_places_calls_from_inside_the_clone(
+    installed_venv: InstalledVenv,
+) -> None:
+    # The README's first line runs in the clone: its harness/ folder, which lacks the
+    # packaged harness.specs and harness.suites, must not shadow the install in any
+    # process the harness starts (the stack's supervisor once imported it from there).
+    connected = subprocess.run(
+        [installed_venv.bin("ullc-harness"), "connect", "--calls", "2", "--json"],
+        cwd=ROOT,
+        env=installed_venv.env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert connected.returncode == 0, connected.stdout[-3000:] + connected.stderr[-3000:]
+    assert json.loads(connected.stdout.splitlines()[-1])["connected"] == 2
+
+
+def test_installed_wheel_collects_every_suite_from_an_empty_folder(
+    installed_venv: InstalledVenv, tmp_path: Path
+) -> None:
+    # What a new user runs: a plain (non-editable) install, `ullc-harness run` started
+    # outside any clone.
+    venv = installed_venv.path
+    python = venv / "bin" / "python"
     empty = tmp_path / "empty"
     empty.mkdir()
     where = subprocess.run(
         [str(python), "-c", "import harness.suites; print(harness.suites.__file__)"],
         cwd=empty,
+        env=installed_venv.env,
         capture_output=True,
         text=True,
         check=True,
@@ -163,6 +209,7 @@ def test_installed_wheel_collects_every_suite_from_an_empty_folder(
     collected = subprocess.run(
         [str(venv / "bin" / "ullc-harness"), "run", "--", "--collect-only", "-q"],
         cwd=empty,
+        env=installed_venv.env,
         capture_output=True,
         text=True,
         timeout=180,

@@ -168,7 +168,7 @@ def start_peer(name: str, host: str = "127.0.0.1") -> StunPeer:
         credentials, client = generate_credentials(), generate_credentials()
         if name == "aioice":
             command = [
-                sys.executable, "-m", "harness.conformance.aioice_responder", "--host", host,
+                sys.executable, "-P", "-m", "harness.conformance.aioice_responder", "--host", host,
                 "--ufrag", credentials.ufrag, "--pwd", credentials.pwd,
                 "--client-ufrag", client.ufrag,
             ]  # fmt: skip
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     with start_peer(args.peer) as peer:
         target = peer.write_target(peer.workdir / f"{peer.name}-stun-only.toml")
         print(f"{peer.name} ({peer.profile}) on {peer.host}:{peer.port}; target {target}")
-        command = [sys.executable, "-m", "pytest", "--ullc-target", str(target)]
+        command = [sys.executable, "-P", "-m", "pytest", "--ullc-target", str(target)]
         return subprocess.call([*command, *args.pytest_args])
 
 

@@ -58,7 +58,7 @@ class LoadPlan:
         }
 
     def _common(self) -> list[str]:
-        return [sys.executable, "-m", "locust", "-f", str(self.locustfile)]
+        return [sys.executable, "-P", "-m", "locust", "-f", str(self.locustfile)]
 
     def master_argv(self) -> list[str]:
         argv = self._common()

@@ -56,6 +56,7 @@ def run_suites(
         env[DEFECTS_ENV] = "" if defect is None else defect.value
         command = [
             sys.executable,
+            "-P",  # not the working folder first: a clone's harness/ is not the install
             "-m",
             "pytest",
             "-q",

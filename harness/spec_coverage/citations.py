@@ -43,6 +43,7 @@ def collect() -> list[Citation]:
         env[OUTPUT_ENV] = str(output)
         command = [
             sys.executable,
+            "-P",  # not the working folder first: a clone's harness/ is not the install
             "-m",
             "pytest",
             "--collect-only",

@@ -105,7 +105,7 @@ def client_command_arguments(args: argparse.Namespace) -> list[str]:
     if args.target:
         return []
     reference = (
-        f"{shlex.quote(sys.executable)} -m harness call --target {{target}} --calls {{calls}}"
+        f"{shlex.quote(sys.executable)} -P -m harness call --target {{target}} --calls {{calls}}"
     )
     return ["--ullc-client-command", reference]
 

@@ -56,6 +56,7 @@ class HopServer:
     ) -> HopServer:
         command = [
             sys.executable,
+            "-P",  # not the working folder first: a clone's harness/ is not the install
             "-m",
             "harness",
             "toxiproxy-server",

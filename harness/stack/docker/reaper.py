@@ -128,7 +128,7 @@ def spawn_watcher(session: str) -> subprocess.Popen[bytes]:
     """Start the watcher of this run, detached (own session: a Ctrl-C does not reach it)."""
     tags = labels.run_labels(session)
     return subprocess.Popen(
-        [sys.executable, "-m", "harness.stack.docker.reaper", "watch", session,
+        [sys.executable, "-P", "-m", "harness.stack.docker.reaper", "watch", session,
          tags[labels.OWNER_PID], tags[labels.OWNER_START]],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -121,7 +121,7 @@ class LocalBackend:
         log = open(self.run_dir / "logs" / "supervisor.log", "ab")
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "harness.stack.local.supervisor", str(self.run_dir),
+                [sys.executable, "-P", "-m", "harness.stack.local.supervisor", str(self.run_dir),
                  str(os.getpid())],
                 stdin=subprocess.PIPE,
                 stdout=log,
