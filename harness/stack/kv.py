@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 import redis.asyncio as aioredis
+import redis.exceptions as redis_errors
 
 from harness.stack import store_password
 from harness.stack.runtime import ComponentContext
@@ -46,6 +47,10 @@ def session_store(
         timeout=KV_POOL_WAIT_S,
         socket_connect_timeout=KV_CONNECT_TIMEOUT_S,
         socket_timeout=command_timeout,
+        # A pooled connection the store (or a healed fault hop) closed while it sat idle
+        # fails its next command with "Connection closed by server": one immediate retry
+        # on a fresh connection, instead of failing a call after the store is back.
+        retry_on_error=[redis_errors.ConnectionError],
         # No CLIENT SETINFO on connect: two extra round trips per connection for a
         # label nobody reads.
         lib_name=None,
