@@ -40,6 +40,7 @@ def _suite(pytester: pytest.Pytester, target: Path, *paths: str) -> pytest.RunRe
     )  # fmt: skip
 
 
+@pytest.mark.slow  # a whole suite run against a fresh peer; .ci/run's -m slow runs it
 def test_fast_target_without_hold_passes_the_happy_path(
     pytester: pytest.Pytester, launch_peer: PeerLauncher
 ) -> None:
@@ -48,6 +49,7 @@ def test_fast_target_without_hold_passes_the_happy_path(
     result.assert_outcomes(passed=HAPPY_PATH_TESTS, skipped=REFERENCE_ONLY_HAPPY_PATH_TESTS)
 
 
+@pytest.mark.slow  # a whole suite run against a fresh peer; .ci/run's -m slow runs it
 def test_target_with_a_hold_passes_the_happy_path(
     pytester: pytest.Pytester, launch_peer: PeerLauncher
 ) -> None:
@@ -56,6 +58,7 @@ def test_target_with_a_hold_passes_the_happy_path(
     result.assert_outcomes(passed=HAPPY_PATH_TESTS, skipped=REFERENCE_ONLY_HAPPY_PATH_TESTS)
 
 
+@pytest.mark.slow  # a whole suite run against a fresh peer; .ci/run's -m slow runs it
 def test_fallback_through_a_direct_media_address_is_judged_on_that_path(
     pytester: pytest.Pytester, launch_peer: PeerLauncher
 ) -> None:

@@ -228,6 +228,7 @@ def test_user_target_runs_through_the_harness_hops(
     result.stdout.fnmatch_lines([f"ullc: target file {implementation.target_path}*"])
 
 
+@pytest.mark.slow  # waits on a real stack's death watch; .ci/run's -m slow runs it
 def test_a_component_that_dies_fails_the_running_test_naming_it(
     pytester: pytest.Pytester,
 ) -> None:

@@ -112,6 +112,7 @@ def test_sigint_to_up_tears_everything_down(tmp_path: Path) -> None:
     assert _wait_all_gone(records, 5) == []
 
 
+@pytest.mark.slow  # waits on a real stack's death watch; .ci/run's -m slow runs it
 def test_up_names_a_component_that_dies(tmp_path: Path) -> None:
     with subprocess.Popen(
         [sys.executable, "-m", "harness", "up", "--network", "auto", "--timeout", "30"],
