@@ -19,6 +19,7 @@ with ``--hypothesis-profile``): ``ullc-fuzz`` (default of the suites: few exampl
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,6 +34,11 @@ from harness.fuzz.profiles import DEEP_PROFILE, FUZZ_PROFILE
 
 STATEFUL_EXAMPLES = {FUZZ_PROFILE: 3, DEEP_PROFILE: 25}
 """Sequences per run: each step may wait out a signaling timeout, so fewer than the profile's."""
+
+
+HEAL_SETTLE_S = 0.5
+"""After a fault is removed, how long its aftermath may still explain a failed call (and
+how long the closing health call waits): far above a FIN's trip on loopback."""
 
 
 def fuzz_settings(profile: str | None = None) -> settings:
@@ -101,10 +107,15 @@ def call_fault_machine(
             self.faults: dict[str, Switch] = {}
             self.paused: dict[str, Switch] = {}
             self.diverged = False
+            self.healed_at = float("-inf")
 
         @property
         def faulty(self) -> bool:
-            return bool(self.faults or self.paused)
+            # A fault's removal has effects of its own: a healed TCP partition closes the
+            # connections it held (Toxiproxy's semantics), so a call placed in the same
+            # instant may meet a connection whose close is still on its way.
+            settling = time.monotonic() - self.healed_at < HEAL_SETTLE_S
+            return bool(self.faults or self.paused) or settling
 
         @rule()
         def place_call(self) -> None:
@@ -128,6 +139,7 @@ def call_fault_machine(
         def remove_link_fault(self, data: st.DataObject) -> None:
             link = data.draw(st.sampled_from(sorted(self.faults)))
             self.faults.pop(link).remove()
+            self.healed_at = time.monotonic()
             record.steps.append(f"healed {link}")
 
         @precondition(lambda self: not self.paused)
@@ -141,6 +153,7 @@ def call_fault_machine(
         def resume_dc(self) -> None:
             for dc in list(self.paused):
                 self.paused.pop(dc).remove()
+                self.healed_at = time.monotonic()
                 record.steps.append(f"resumed {dc}")
 
         @rule(component=st.sampled_from(["gateway", "edges"]), dc=st.sampled_from(list(world.dcs)))
@@ -194,6 +207,8 @@ def call_fault_machine(
                 self.diverged = False
             # Every sequence ends with a health call on the healed target: the machine
             # always places a call, and recovery from whatever it did is checked.
+            time.sleep(HEAL_SETTLE_S)
+            self.healed_at = float("-inf")
             self.place_call()
             self.calls_without_faults_connect_under_budget()
 
