@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 from harness.conformance.crafting import Crafted, Reply, Signing
 from harness.conformance.datagrams import Address, Exchange
-from harness.protocol.stun_attributes import AttributeType, ErrorCode, TransportAddress
+from harness.protocol.stun_attributes import AttributeType, TransportAddress
 from harness.protocol.stun_checker import CheckReport, Profile, check_stun
-from harness.protocol.stun_wire import MessageClass
+from harness.protocol.stun_outcome import classify
 
 
 @dataclass(frozen=True)
@@ -49,17 +49,6 @@ def _same(a: Address, b: Address) -> bool:
         return ipaddress.ip_address(a[0]) == ipaddress.ip_address(b[0]) and a[1] == b[1]
     except ValueError:
         return a == b
-
-
-def classify(report: CheckReport) -> Reply:
-    """The reply class of one parsed answer."""
-    if report.message_class is MessageClass.SUCCESS:
-        return Reply.SUCCESS
-    if report.message_class is MessageClass.ERROR:
-        for attr in report.attributes:
-            if attr.type == AttributeType.ERROR_CODE and isinstance(attr.value, ErrorCode):
-                return Reply.of_error(attr.value.code)
-    return Reply.OTHER_ERROR
 
 
 def judge(
