@@ -41,19 +41,14 @@ def _suite(pytester: pytest.Pytester, target: Path, *paths: str) -> pytest.RunRe
 
 
 @pytest.mark.slow  # a whole suite run against a fresh peer; .ci/run's -m slow runs it
-def test_fast_target_without_hold_passes_the_happy_path(
-    pytester: pytest.Pytester, launch_peer: PeerLauncher
+@pytest.mark.parametrize(
+    "hold_ms",
+    [pytest.param(0, id="fast-target-without-hold"), pytest.param(150, id="with-a-hold")],
+)
+def test_target_passes_the_happy_path(
+    pytester: pytest.Pytester, launch_peer: PeerLauncher, hold_ms: int
 ) -> None:
-    result = _suite(pytester, launch_peer(0), "suites/happy_path")
-
-    result.assert_outcomes(passed=HAPPY_PATH_TESTS, skipped=REFERENCE_ONLY_HAPPY_PATH_TESTS)
-
-
-@pytest.mark.slow  # a whole suite run against a fresh peer; .ci/run's -m slow runs it
-def test_target_with_a_hold_passes_the_happy_path(
-    pytester: pytest.Pytester, launch_peer: PeerLauncher
-) -> None:
-    result = _suite(pytester, launch_peer(150), "suites/happy_path")
+    result = _suite(pytester, launch_peer(hold_ms), "suites/happy_path")
 
     result.assert_outcomes(passed=HAPPY_PATH_TESTS, skipped=REFERENCE_ONLY_HAPPY_PATH_TESTS)
 
