@@ -7,7 +7,10 @@ are deliberately loose (this machine is shared), the order of events is not.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import threading
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -319,3 +322,44 @@ def test_a_dropped_gateway_connection_is_reopened_before_the_next_call() -> None
     assert first.connected
     assert second.connected, second.detail
     assert connections == 2
+
+
+def test_a_close_that_came_while_the_loop_was_stopped_does_not_fail_the_next_call() -> None:
+    # The ullc_client fixture's loop stops between calls, so a TCP close that arrives
+    # meanwhile (a hop healing a partition closes without a close frame) is still
+    # unread when the next call starts; seen in the stateful fuzz. The call must
+    # notice it and re-connect before sending, not send into the dead connection.
+    peers = asyncio.new_event_loop()
+    thread = threading.Thread(target=peers.run_forever, daemon=True)
+    thread.start()
+
+    stack = contextlib.AsyncExitStack()
+
+    async def start() -> tuple[tuple[str, int], Gateway]:
+        bot = await stack.enter_async_context(responder())
+        return bot.address, await stack.enter_async_context(gateway(holding=bot))
+
+    def on_peers(coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, peers).result(timeout=10)
+
+    async def abort_all(gw: Gateway) -> None:
+        for connection in gw.connections:
+            connection.transport.abort()
+
+    bot_address, gw = on_peers(start())
+    try:
+        with asyncio.Runner() as client_loop:
+            target = make_target(gw.url, bot_address)
+            client = client_loop.run(UllcClient(target).open())
+            assert client_loop.run(client.connect()).connected
+            on_peers(abort_all(gw))
+            time.sleep(0.2)  # the FIN is in the client's kernel, its loop is stopped
+            second = client_loop.run(client.connect())
+            client_loop.run(client.close())
+        assert second.connected, second.detail
+        assert len(gw.connections) == 2
+    finally:
+        on_peers(stack.aclose())
+        peers.call_soon_threadsafe(peers.stop)
+        thread.join(timeout=5)
+        peers.close()
