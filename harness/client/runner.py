@@ -92,6 +92,11 @@ async def run_calls(
         async def worker(client: UllcClient) -> None:
             nonlocal done
             for index in next_index:
+                if index == n - 1:
+                    # The last call has started: a call ending from now on has no
+                    # successor to prepare for (UllcClient.prepare_ahead).
+                    for each in clients:
+                        each.prepare_ahead = False
                 result = await client.connect(mode)
                 results[index] = result
                 done += 1
