@@ -89,6 +89,9 @@ class Concurrency:
     load: MachineLoad
     cpu: CpuCost | None = None
     """CPU the client and the stack spent on the calls (opening the clients included)."""
+    call_cpu: CpuCost | None = None
+    """CPU from the first call's start to the last call's end, opening and closing the
+    clients excluded: what the calls' latency competes for."""
 
     @property
     def p99_all_calls_ms(self) -> float | None:
@@ -119,6 +122,7 @@ class Concurrency:
             ("fallbacks", str(self.fallbacks), "", ""),
             ("wall time (opening clients + calls)", f"{self.wall_s:.1f} s", "", ""),
             *_cpu_rows(self.cpu),
+            *_cpu_rows(self.call_cpu, " (calls only)"),
             ("machine load", self.load.text(), "", ""),
         ]  # fmt: skip
 
@@ -146,21 +150,22 @@ class Concurrency:
             "samples_ms": list(self.samples_ms),
             "load": self.load.to_json(),
             **({} if self.cpu is None else {"cpu": self.cpu.to_json()}),
+            **({} if self.call_cpu is None else {"call_cpu": self.call_cpu.to_json()}),
             "percentile_method": "nearest-rank",
         }
 
 
-def _cpu_rows(cpu: CpuCost | None) -> list[Row]:
+def _cpu_rows(cpu: CpuCost | None, phase: str = "") -> list[Row]:
     if cpu is None:
         return []
     client = cpu.per_call_ms(cpu.client_s)
     stack = cpu.per_call_ms(cpu.stack_s)
     per_core = cpu.calls_per_core_s
     return [
-        ("CPU per call: client / stack", f"{ms_text(client)} / {ms_text(stack)}", "", ""),
-        ("calls per core-second", "-" if per_core is None else f"{per_core:.0f}", "", ""),
+        (f"CPU per call{phase}: client / stack", f"{ms_text(client)} / {ms_text(stack)}", "", ""),
+        (f"calls per core-second{phase}", "-" if per_core is None else f"{per_core:.0f}", "", ""),
         *(
-            [("  stack CPU per call, costliest", ", ".join(
+            [(f"  stack CPU per call{phase}, costliest", ", ".join(
                 f"{name} {ms:.2f}" for name, ms in cpu.top_components(TOP_COMPONENTS)
             ), "", "")]
             if cpu.by_component else []
@@ -178,6 +183,7 @@ def summarize(
     wall_s: float,
     load: MachineLoad,
     cpu: CpuCost | None = None,
+    call_cpu: CpuCost | None = None,
 ) -> Concurrency:
     samples = [r.connect_ms for r in results if r.connected and r.connect_ms is not None]
     failures: dict[str, int] = {}
@@ -199,6 +205,7 @@ def summarize(
         samples_ms=tuple(round(s, 3) for s in samples),
         load=load,
         cpu=cpu,
+        call_cpu=call_cpu,
     )
 
 
@@ -213,19 +220,32 @@ def run(options: BenchOptions | None = None) -> Concurrency:
     with start_local_stack(world, network="auto") as stack:
         target = load_target(stack.target_path)
         step = max(1, count // 5)
+        pids = stack.pids()
+        marks: dict[str, CpuMark] = {}
 
         def report(done: int, total: int, _result: CallResult) -> None:
+            if done == total:
+                marks["calls_ended"] = CpuMark.now(pids)
             if done % step == 0 or done == total:
                 progress(f"concurrency: {done}/{total} calls ended")
 
+        def opened() -> None:
+            marks["clients_open"] = CpuMark.now(pids)
+
         progress(f"concurrency: opening {count} clients, then {count} calls at once")
-        pids = stack.pids()
         before = CpuMark.now(pids)
         began = time.monotonic()
         results, _stats = asyncio.run(
-            run_calls(target, count, concurrency=count, mode=Mode.ULLC, progress=report)
+            run_calls(
+                target, count, concurrency=count, mode=Mode.ULLC, progress=report, on_open=opened
+            )
         )
         wall = time.monotonic() - began
         cpu = CpuCost.between(before, CpuMark.now(pids), len(results))
+        call_cpu = (
+            CpuCost.between(marks["clients_open"], marks["calls_ended"], len(results))
+            if "clients_open" in marks and "calls_ended" in marks
+            else None
+        )
         world = stack.topology
-    return summarize(world, results, wall, meter.done(), cpu)
+    return summarize(world, results, wall, meter.done(), cpu, call_cpu)

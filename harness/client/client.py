@@ -75,6 +75,10 @@ class UllcClient:
         self._gateway: GatewayConnection | None = None
         self._prepared: _Prepared | None = None
         self._reopening = asyncio.Lock()
+        self.prepare_ahead = True
+        """Prepare the next call (socket, credentials, offer) as soon as a call ends, so
+        that it is off the next call's clock; off when no call follows (run_calls' last
+        calls), where it was only work competing with the calls still running."""
 
     async def open(self) -> UllcClient:
         """Open the persistent gateway connection (SIG-2) and prepare the first call.
@@ -195,7 +199,7 @@ class UllcClient:
             )
             return await call.run()
         finally:
-            if self._prepared is None and self._gateway is not None:
+            if self.prepare_ahead and self._prepared is None and self._gateway is not None:
                 with contextlib.suppress(OSError):
                     self._prepared = await self._prepare()
 

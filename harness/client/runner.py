@@ -36,8 +36,13 @@ async def run_calls(
     progress: Progress | None = None,
     pacing_ms: float | None = None,
     deadline_s: float | None = None,
+    on_open: Callable[[], None] | None = None,
 ) -> tuple[list[CallResult], CallStats]:
-    """Place ``n`` calls with ``concurrency`` clients; results in the order calls started."""
+    """Place ``n`` calls with ``concurrency`` clients; results in the order calls started.
+
+    ``on_open`` is called once every client is open, right before the first call: with
+    the last ``progress`` call it brackets the calls alone (the bench's call-phase CPU).
+    """
     if n < 1:
         raise UsageError(f"number of calls must be at least 1, got {n}", hint="pass --calls N")
     if concurrency < 1:
@@ -81,10 +86,17 @@ async def run_calls(
         errors = [e for e in opened if isinstance(e, BaseException)]
         if errors:
             raise errors[0]
+        if on_open is not None:
+            on_open()
 
         async def worker(client: UllcClient) -> None:
             nonlocal done
             for index in next_index:
+                if index == n - 1:
+                    # The last call has started: a call ending from now on has no
+                    # successor to prepare for (UllcClient.prepare_ahead).
+                    for each in clients:
+                        each.prepare_ahead = False
                 result = await client.connect(mode)
                 results[index] = result
                 done += 1

@@ -44,17 +44,21 @@ class ComponentContext:
 
 EVENT_LOOP_ENV = "ULLC_EVENT_LOOP"
 """``uvloop`` (the default when installed) or ``asyncio``: the components' event loop."""
+HOP_EVENT_LOOP_ENV = "ULLC_HOP_EVENT_LOOP"
+"""The hop server's event loop when it should differ from :data:`EVENT_LOOP_ENV`'s."""
 
 
-def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+def loop_factory(variable: str = EVENT_LOOP_ENV) -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's loop when it is installed and not switched off, else None (asyncio's).
 
     Why: every component is an event loop that mostly moves small messages, and
     uvloop's transports and loop cost about half of asyncio's per message, which
     is what a burst of calls on two cores runs out of. The stack runs the same
-    without it (``ULLC_EVENT_LOOP=asyncio``, or uvloop not installed).
+    without it (``ULLC_EVENT_LOOP=asyncio``, or uvloop not installed). ``variable``
+    names a more specific switch that wins when set (:data:`HOP_EVENT_LOOP_ENV`).
     """
-    if os.environ.get(EVENT_LOOP_ENV, "uvloop") == "asyncio":
+    choice = os.environ.get(variable) or os.environ.get(EVENT_LOOP_ENV, "uvloop")
+    if choice == "asyncio":
         return None
     try:
         import uvloop
@@ -63,9 +67,9 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def run_loop(main: Coroutine[Any, Any, None]) -> None:
+def run_loop(main: Coroutine[Any, Any, None], variable: str = EVENT_LOOP_ENV) -> None:
     """``asyncio.run(main)`` on the loop of :func:`loop_factory`."""
-    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=loop_factory(variable)) as runner:
         runner.run(main)
 
 

@@ -84,6 +84,12 @@ def test_concurrency_and_startup_sections_shape(tmp_path: Path) -> None:
     assert concurrency["concurrent"] == 20
     assert concurrency["connected"] + concurrency["failed"] == 20
     assert sum(concurrency["failures"].values()) == concurrency["failed"]
+    # The calls-only window lies inside the whole run's, on the same monotonic counters.
+    whole, calls = concurrency["cpu"], concurrency["call_cpu"]
+    for key in ("client_cpu_ms_per_call", "stack_cpu_ms_per_call"):
+        assert 0.0 <= calls[key] <= whole[key]
+    assert calls["stack_cpu_ms_per_call"] > 0.0
+    assert "(calls only)" in completed.stdout
     startup = body["startup"]
     assert isinstance(startup, dict)
     _judged(startup)

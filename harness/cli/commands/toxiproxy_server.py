@@ -40,9 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-
     from harness.faults.api.server import ServerOptions, serve
+    from harness.stack.runtime import HOP_EVENT_LOOP_ENV, run_loop
 
     options = ServerOptions(
         host=args.host,
@@ -58,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         # One JSON line on stdout: the launcher parses it, people can read it.
         print(json.dumps(info), flush=True)
 
-    asyncio.run(serve(options, ready))
+    # The reference stack's hop server and this one are one engine on one loop (uvloop
+    # when installed), so the faults tests cover what the stack runs.
+    run_loop(serve(options, ready), HOP_EVENT_LOOP_ENV)
     print(json.dumps({"event": "stopped"}), file=sys.stderr, flush=True)
     return 0

@@ -11,7 +11,7 @@ else the connection is closed. Bodies are bounded where they are read
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 READ_TIMEOUT_S = 15.0
 IDLE_TIMEOUT_S = 60.0
@@ -42,8 +42,8 @@ class ReadDeadline(asyncio.Protocol):
             self.transport.abort()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's TCP transport is not an asyncio.Transport subclass, but is one in kind.
+        self.transport = cast(asyncio.Transport, transport)
         self.inner.connection_made(transport)
         self._arm()  # a connection that sends nothing is a stalled request too
 

@@ -49,7 +49,10 @@ class TimerHeap:
         if self._armed is not None:
             self._armed.cancel()
         self._armed_for = when
-        self._armed = self._loop.call_at(when - _EARLY, self._fire)
+        # call_later from time.monotonic(), not call_at: uvloop's loop.time() is a
+        # millisecond count cached per iteration; either way the timer may fire up to a
+        # millisecond early, and _fire sleeps what is left.
+        self._armed = self._loop.call_later(when - _EARLY - time.monotonic(), self._fire)
 
     def _fire(self) -> None:
         self._armed = None

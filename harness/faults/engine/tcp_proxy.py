@@ -12,7 +12,7 @@ import asyncio
 import socket
 import struct
 import time
-from typing import Any
+from typing import Any, cast
 
 from harness.faults.engine.addresses import parse_listen
 from harness.faults.engine.proxy_base import ProxyBase, bind_error
@@ -60,8 +60,10 @@ class Pipe:
         return self.connection.proxy.loop.call_at(when, self.connection.perform, action)
 
     def cancel(self, handle: object) -> None:
-        if isinstance(handle, asyncio.TimerHandle):
-            handle.cancel()
+        # Duck-typed: uvloop's TimerHandle is no asyncio.TimerHandle subclass.
+        cancel = getattr(handle, "cancel", None)
+        if callable(cancel):
+            cancel()
 
     def attach(self, toxic: TcpToxic) -> Any:
         state: Any = toxic.attach(self) if toxic.applies() else INACTIVE
@@ -271,7 +273,8 @@ class _ClientSide(asyncio.Protocol):
         self.connection: Connection | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's TCP transport is not an asyncio.Transport subclass, but is one in kind.
+        transport = cast(asyncio.Transport, transport)
         _nodelay(transport)
         connection = Connection(self.proxy, transport)
         self.connection = connection
@@ -308,7 +311,7 @@ class _UpstreamSide(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # uvloop's: see _ClientSide
         _nodelay(transport)
         self.transport = transport
         self.connection.upstream = transport

@@ -247,6 +247,20 @@ class UdpProxy(ProxyBase):
         data: bytes,
         send: Any,
     ) -> None:
+        delay = chain[0].fixed_delay_s if len(chain) == 1 else None
+        if delay is not None:
+            # The common case, a link's latency alone (every link of the reference
+            # stack): the generic path below, without its lists, per datagram.
+            toxic = chain[0]
+            state = states.get(toxic)
+            if state is None:
+                state = states[toxic] = toxic.attach() if toxic.applies() else INACTIVE
+            when = now if state is INACTIVE else now + delay
+            if when <= now:
+                send(data)
+            else:
+                self.timers.push(when, send, data)
+            return
         items: Datagrams = [(now, data)]
         for toxic in chain:
             state = states.get(toxic)

@@ -6,13 +6,17 @@ real network path. State is per flow (one client address), toxicity is drawn per
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from harness.faults.toxics.base import Attr, Datagrams, State, ToxicBase
 
 
 class UdpToxic(ToxicBase):
     """Base: ``process`` maps one datagram at ``t`` to zero or more timed datagrams."""
+
+    fixed_delay_s: float | None = None
+    """Set when ``process`` does nothing but delay each datagram by this many seconds
+    (no drop, no copy, no random draw): the hop then skips the generic chain for it."""
 
     def attach(self) -> State:
         return State()
@@ -36,6 +40,12 @@ class Latency(UdpToxic):
     ATTRIBUTES = (Attr("latency", 0, "ms"), Attr("jitter", 0, "ms"))
     latency: float
     jitter: float
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.jitter > 0:
+            # process() below draws nothing then: the same delay for every datagram.
+            self.fixed_delay_s = max(self.latency, 0.0) / 1000.0
 
     def process(self, state: State, t: float, data: bytes, out: Datagrams) -> None:
         delay = self.latency

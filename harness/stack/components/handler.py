@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
+from yarl import URL
 
 from harness.signaling import validate
 from harness.stack import kv
@@ -72,6 +73,7 @@ class Handler:
         self.redis = kv.session_store(ctx, connections=KV_CONNECTIONS)
         self.http: aiohttp.ClientSession | None = None
         self.edges = EdgeAddresses.of(ctx.plan)
+        self.session_urls: dict[str, URL] = {}
         self.created: dict[str, dict[str, Any]] = {}
         """Defect.LISTING_SHOWS_CREDENTIALS only: creation bodies kept for the listing."""
 
@@ -81,7 +83,7 @@ class Handler:
         edge = self.edges.edge(edge_ip)
         return plan.pin_address(edge or plan.topology.home_edge(self.dc.name), self.dc.name)
 
-    async def _bot_call(self, url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def _bot_call(self, url: str | URL, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         assert self.http is not None
         async with self.http.post(url, json=body) as reply:
             return reply.status, await reply.json(content_type=None)
@@ -114,6 +116,10 @@ class Handler:
         session_id = f"{self.dc.name}-{secrets.token_hex(8)}"
         instance = next(self.instances)
         base = f"http://{instance.http[0]}:{instance.http[1]}"
+        # Parsed once per instance: aiohttp parses a str URL on every request.
+        sessions_url = self.session_urls.get(base)
+        if sessions_url is None:
+            sessions_url = self.session_urls[base] = URL(f"{base}/sessions")
         create_body = {
             "session_id": session_id,
             "bot_ufrag": bot_ufrag,
@@ -123,7 +129,7 @@ class Handler:
         if Defect.LISTING_SHOWS_CREDENTIALS in self.ctx.defects:
             self.created[session_id] = create_body
         try:
-            status, reply = await self._bot_call(f"{base}/sessions", create_body)
+            status, reply = await self._bot_call(sessions_url, create_body)
             if status == 409:
                 return web.json_response(
                     {"code": "conflict", "message": reply.get("error", "ufrag in use")},

@@ -22,7 +22,7 @@ from typing import Any
 from harness.stack.defects import parse_defects
 from harness.stack.local.supervisor import COMPONENT_MODULES
 from harness.stack.plan import Component, Plan, Role
-from harness.stack.runtime import ComponentContext, run_loop
+from harness.stack.runtime import HOP_EVENT_LOOP_ENV, ComponentContext, run_loop
 from harness.stack.topology import load_topology, relocate
 
 PRIVATE = "10.0.0.0/8"
@@ -85,7 +85,7 @@ def _run_hop(spec: dict[str, Any], plan: Plan, ctx: ComponentContext) -> None:
         ctx.log.info("hop server %s", info)
         ctx.ready()
 
-    asyncio.run(serve(options, ready))
+    run_loop(serve(options, ready), HOP_EVENT_LOOP_ENV)
 
 
 def main(argv: list[str]) -> int:

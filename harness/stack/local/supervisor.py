@@ -33,7 +33,7 @@ from harness.stack.atomic import write_atomically
 from harness.stack.defects import parse_defects
 from harness.stack.local import reaper
 from harness.stack.plan import Component, Plan, Role
-from harness.stack.runtime import ComponentContext, run_loop
+from harness.stack.runtime import HOP_EVENT_LOOP_ENV, ComponentContext, run_loop
 from harness.stack.topology import load_topology, relocate
 
 COMPONENT_MODULES = {
@@ -159,9 +159,10 @@ class Supervisor:
             ctx.log.info("hop server %s", info)
             ctx.ready()
 
-        # asyncio's own loop here: the hop's timer heap relies on loop.call_at and
-        # loop.time() with time.monotonic()'s resolution (uvloop's are milliseconds).
-        asyncio.run(serve(options, ready))
+        # uvloop too: the hop carries every datagram of every call through Python, and
+        # its timer heap sleeps the last millisecond itself, so uvloop's millisecond
+        # timers do not blur the links' latencies (scheduler.py).
+        run_loop(serve(options, ready), HOP_EVENT_LOOP_ENV)
         return 0
 
     # -- supervising ------------------------------------------------------------------------

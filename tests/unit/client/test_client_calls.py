@@ -22,6 +22,7 @@ from harness.client.media import (
     BACKOFF_AFTER_S,
     BACKOFF_CAP_S,
     RFC8489_RTO_S,
+    MediaPath,
     Retransmission,
 )
 from harness.client.result import Via
@@ -363,3 +364,28 @@ def test_a_close_that_came_while_the_loop_was_stopped_does_not_fail_the_next_cal
         peers.call_soon_threadsafe(peers.stop)
         thread.join(timeout=5)
         peers.close()
+
+
+def test_run_calls_prepares_no_socket_that_no_call_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A client prepares its next call's socket when a call ends; after the last call has
+    # started no call follows, and that work only competed with the calls still running.
+    opened: list[int] = []
+    original = MediaPath.open
+
+    async def counted(self: MediaPath, bind_ip: str | None) -> tuple[str, int]:
+        opened.append(1)
+        return await original(self, bind_ip)
+
+    monkeypatch.setattr(MediaPath, "open", counted)
+
+    async def scenario() -> list[CallResult]:
+        async with responder() as bot, gateway(holding=bot) as gw:
+            results, _ = await run_calls(make_target(gw.url, bot.address), 12, concurrency=4)
+            return results
+
+    results = run(scenario())
+    assert all(r.connected for r in results)
+    # 4 at open + one after each call that another follows on its client: 12 when the
+    # flag is off before the last 4 calls end (without it: 16, one wasted per client).
+    # A call ending while another worker takes the last index may still prepare one.
+    assert 12 <= len(opened) < 16
