@@ -120,6 +120,7 @@ def _tracked() -> list[str]:
     ).stdout.split()
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_wheel_ships_every_data_file(built_wheel: Path) -> None:
     tracked = _tracked()
     wheel_file = built_wheel
@@ -169,6 +170,7 @@ def installed_venv(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) 
     return InstalledVenv(venv, env)
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_installed_harness_places_calls_from_inside_the_clone(
     installed_venv: InstalledVenv,
 ) -> None:
@@ -188,6 +190,7 @@ def test_installed_harness_places_calls_from_inside_the_clone(
     assert json.loads(connected.stdout.splitlines()[-1])["connected"] == 2
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_installed_wheel_collects_every_suite_from_an_empty_folder(
     installed_venv: InstalledVenv, tmp_path: Path
 ) -> None:

@@ -18,6 +18,7 @@ def test_readme_has_a_test_example() -> None:
     assert any("def test_" in block for block in _python_blocks())
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 @pytest.mark.parametrize("block", [b for b in _python_blocks() if "def test_" in b])
 def test_readme_test_example_passes_against_the_reference_stack(
     pytester: pytest.Pytester, block: str

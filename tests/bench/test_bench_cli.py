@@ -50,6 +50,7 @@ def _judged(section: dict[str, object]) -> None:
     assert len(load["after"]) == 3
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_ullc_vs_sequential_section_shape(tmp_path: Path) -> None:
     completed, body = _bench(tmp_path, "--only", "ullc_vs_sequential", "--calls", "10")
     section = body["ullc_vs_sequential"]
@@ -72,6 +73,7 @@ def test_ullc_vs_sequential_section_shape(tmp_path: Path) -> None:
     assert (tmp_path / "bench.png").stat().st_size > 0
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_concurrency_and_startup_sections_shape(tmp_path: Path) -> None:
     completed, body = _bench(
         tmp_path, "--only", "concurrency", "--only", "startup", "--concurrent", "20",
@@ -98,6 +100,7 @@ def test_concurrency_and_startup_sections_shape(tmp_path: Path) -> None:
     assert "== startup:" in completed.stdout
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_only_keeps_the_other_sections_results(tmp_path: Path) -> None:
     """``--only`` rewrites its sections and keeps the rest of an earlier bench.json."""
     output = tmp_path / "bench.json"

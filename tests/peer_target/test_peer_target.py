@@ -90,6 +90,7 @@ def _readme_tests() -> list[str]:
     return [block for block in blocks if "def test_" in block]
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 @pytest.mark.parametrize("block", _readme_tests())
 def test_readme_test_example_passes_against_a_user_target(
     pytester: pytest.Pytester, launch_peer: PeerLauncher, block: str

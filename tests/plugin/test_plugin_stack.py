@@ -71,6 +71,7 @@ def record_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return directory
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_suite_style_tests_pass_and_fail_against_the_embedded_stack(
     pytester: pytest.Pytester, record_dir: Path
 ) -> None:
@@ -111,6 +112,7 @@ def test_suite_style_tests_pass_and_fail_against_the_embedded_stack(
     assert_all_gone(records(record_dir))
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_two_xdist_workers_each_get_their_own_stack(
     pytester: pytest.Pytester, record_dir: Path
 ) -> None:
@@ -145,6 +147,7 @@ def _ctrl_c_reaches_it() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_ctrl_c_tears_the_stack_down(pytester: pytest.Pytester, record_dir: Path) -> None:
     # Should the run not stop, SIGUSR1 makes it print where each thread is stuck.
     dump_stacks = "import faulthandler, signal\nfaulthandler.register(signal.SIGUSR1)\n"
@@ -197,6 +200,7 @@ def implementation() -> Iterator[LocalBackend]:
         yield stack
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_user_target_runs_through_the_harness_hops(
     pytester: pytest.Pytester, implementation: LocalBackend
 ) -> None:

@@ -45,6 +45,7 @@ def peer(run: tuple[str, str]) -> Iterator[StunPeer]:
         yield started
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_stun_only_target_passes_what_applies_and_skips_the_rest(
     pytester: pytest.Pytester, peer: StunPeer, run: tuple[str, str]
 ) -> None:

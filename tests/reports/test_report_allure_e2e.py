@@ -18,6 +18,9 @@ from harness.reports.redact import unmask_websocket
 
 __all__ = ["suite_run"]  # a session fixture, shared with the screenshot test
 
+# A whole suite run with Allure: kept out of the 5-min default run, .ci/run runs -m slow.
+pytestmark = pytest.mark.slow
+
 
 def _results(results: Path) -> dict[str, dict]:
     cases = [json.loads(p.read_text()) for p in results.glob("*-result.json")]

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PLAIN_TEST = "def test_nothing_needs_a_target():\n    assert 1 + 1 == 2\n"
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_results_dir_gets_the_coverage_table_and_the_environment_names_it(
     tmp_path: Path,
 ) -> None:

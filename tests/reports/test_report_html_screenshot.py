@@ -40,6 +40,7 @@ def _need_tools() -> None:
     pytest.skip(reason)
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_html_report_renders_with_test_count_plots_and_timeline(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from scapy.layers.inet import TCP, UDP
 from scapy.utils import rdpcap
 
@@ -38,6 +39,7 @@ UNREDACTED = re.compile(
 )
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_reference_stack_run_gets_a_redacted_pcap_of_the_sample_call(tmp_path: Path) -> None:
     suite = tmp_path / "run" / "suites" / "happy_path"
     suite.mkdir(parents=True)
