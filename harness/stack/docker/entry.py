@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.stack.components import COMPONENT_MODULES
 from harness.stack.defects import parse_defects
-from harness.stack.local.supervisor import COMPONENT_MODULES
 from harness.stack.plan import Component, Plan, Role
 from harness.stack.runtime import ComponentContext, run_loop
 from harness.stack.topology import load_topology, relocate
@@ -31,7 +31,10 @@ PRIVATE = "10.0.0.0/8"
 
 def load_plan(run_dir: Path) -> tuple[dict[str, Any], Plan]:
     spec: dict[str, Any] = json.loads((run_dir / "stack.json").read_text())
-    topology = relocate(load_topology(Path(spec["topology"])), spec["network"], within=PRIVATE)
+    # No schema check: the runner checked this file before writing stack.json, and
+    # each of ~18 containers would pay the validator's import for nothing.
+    topology = load_topology(Path(spec["topology"]), schema=False)
+    topology = relocate(topology, spec["network"], within=PRIVATE)
     return spec, Plan(topology, hops=bool(spec.get("hops", True)))
 
 

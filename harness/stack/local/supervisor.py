@@ -30,20 +30,13 @@ from typing import Any
 
 from harness.stack import relay_seal, store_password
 from harness.stack.atomic import write_atomically
+from harness.stack.components import COMPONENT_MODULES
 from harness.stack.defects import parse_defects
 from harness.stack.local import reaper
 from harness.stack.plan import Component, Plan, Role
 from harness.stack.runtime import ComponentContext, run_loop
 from harness.stack.topology import load_topology, relocate
 
-COMPONENT_MODULES = {
-    Role.DNS: "harness.stack.components.dns_responder",
-    Role.GATEWAY: "harness.stack.components.gateway",
-    Role.EDGE: "harness.stack.components.edge",
-    Role.HANDLER: "harness.stack.components.handler",
-    Role.BOT: "harness.stack.components.bot",
-    Role.INGRESS: "harness.stack.components.ingress",
-}
 HOP_SERVER_MODULE = "harness.faults.api.server"
 STOP_GRACE_S = 2.0
 
