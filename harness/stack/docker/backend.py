@@ -25,32 +25,30 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from harness.stack import relay_seal, store_password
+from harness.stack import deaths, relay_seal, store_password
 from harness.stack.backend import BackendKind
 from harness.stack.defects import DEFECTS_ENV, Defect, defects_from_env, describe
 from harness.stack.docker import daemon, images, labels, reaper
 from harness.stack.docker.entry import PRIVATE, redis_argv
 from harness.stack.docker.network import place
 from harness.stack.errors import StackStartError
-from harness.stack.health import Prober, tail
-from harness.stack.latency_control import set_latency_map
-from harness.stack.links import TopologyToxics, restore_links
+from harness.stack.health import tail
+from harness.stack.lifecycle import RunFiles, resolve_topology, running
 from harness.stack.local import reaper as local_reaper
 from harness.stack.local.backend import new_session
 from harness.stack.local.network_claim import NetworkClaim
 from harness.stack.plan import Component, Plan, Role
 from harness.stack.rundir import prepare_run_dir
-from harness.stack.topology import Topology, default_topology, load_topology, relocate
+from harness.stack.topology import Topology, relocate
 
 if TYPE_CHECKING:
     import subprocess
 
     import docker
 
-    from harness.faults.client import FaultClient
+    from harness.stack.deaths import DeathWatcher
 
 START_WORKERS = 12
 """Containers created and started at once (dockerd does the work; we mostly wait)."""
@@ -61,7 +59,7 @@ def _stderr(message: str) -> None:
     print(f"ullc docker: {message}", file=sys.stderr, flush=True)
 
 
-class DockerBackend:
+class DockerBackend(RunFiles):
     """The reference stack as containers (implements StackBackend and ProcessControl)."""
 
     kind = BackendKind.DOCKER
@@ -78,12 +76,8 @@ class DockerBackend:
         defects: Iterable[Defect] | None = None,
         progress: Callable[[str], None] = _stderr,
     ) -> None:
-        if topology is None:
-            topology = default_topology()
-        elif not isinstance(topology, Topology):
-            topology = load_topology(Path(topology))
         # Laid out in 10.0.0.0/8 from the start: the plan's addresses are container addresses.
-        self.topology = relocate(topology, "10.77.0.0/16", within=PRIVATE)
+        self.topology = relocate(resolve_topology(topology), "10.77.0.0/16", within=PRIVATE)
         self.requested_network = network
         self.seed = seed
         self.run_root = run_root or local_reaper.run_root()
@@ -103,7 +97,7 @@ class DockerBackend:
         self._watcher: subprocess.Popen[bytes] | None = None
         self._started_at = 0.0
         self._last_alive_check = 0.0
-        self._toxics = TopologyToxics(self.plan.hop_api, self.plan.links, self._log("hop"))
+        self._toxics = self._topology_toxics()
 
     @property
     def client(self) -> docker.DockerClient:
@@ -124,7 +118,7 @@ class DockerBackend:
         self.image = images.ensure_image(client, self.progress).tag
         self.topology, self._claim = place(client, self.topology, self.requested_network)
         self.plan = Plan(self.topology, hops=self.hops)
-        self._toxics = TopologyToxics(self.plan.hop_api, self.plan.links, self._log("hop"))
+        self._toxics = self._topology_toxics()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.map_files = prepare_run_dir(
             self.run_dir, self.plan, session=self.session, seed=self.seed,
@@ -204,21 +198,6 @@ class DockerBackend:
             return ["sh", "-c", f"exec {argv} >>{log} 2>&1"]
         return ["python", "-m", "harness.stack.docker.entry", str(self.run_dir), component.name]
 
-    @property
-    def target_path(self) -> Path:
-        return self.run_dir / "target.toml"
-
-    @property
-    def hop_url(self) -> str:
-        return f"http://{self.plan.hop_api[0]}:{self.plan.hop_api[1]}"
-
-    @property
-    def prober(self) -> Prober:
-        return Prober(self.plan, self.run_dir, self._toxics.probe)
-
-    def _log(self, name: str) -> Path:
-        return self.run_dir / "logs" / f"{name}.log"
-
     def wait_healthy(self, timeout: float = 15.0) -> None:
         """Wait for every component; on failure remove everything and raise StackStartError."""
         try:
@@ -293,26 +272,7 @@ class DockerBackend:
         hop = self._states().get("hop")
         return hop is not None and hop.get("State") in ("running", "paused")
 
-    # -- hops and maps ----------------------------------------------------------------------
-    def restore_links(self) -> None:
-        """Back to the topology: ``POST /reset``, then every link's latency toxic again."""
-        restore_links(self.plan.hop_api, self.plan.links, self._log("hop"))
-
-    def fault_client(self) -> FaultClient:
-        from harness.faults.client import FaultClient
-
-        return FaultClient.connect(self.hop_url)
-
-    def set_latency_map(self, component: str, version: str) -> None:
-        set_latency_map(self.plan, self.map_files, component, version)
-
     # -- processes (containers) -------------------------------------------------------------
-    def components(self) -> list[str]:
-        return [component.name for component in self.plan.components()]
-
-    def groups(self) -> dict[str, list[str]]:
-        return self.plan.groups()
-
     def handles(self) -> dict[str, str]:
         """Component name -> its container's short id."""
         return {name: container_id[:12] for name, container_id in self._containers.items()}
@@ -322,9 +282,17 @@ class DockerBackend:
         with ThreadPoolExecutor(max_workers=min(len(names), START_WORKERS)) as pool:
             list(pool.map(lambda name: action(name, self._containers[name]), names))
 
+    def death_watch(self) -> DeathWatcher:
+        """Containers of this run that exited unannounced (:mod:`.deaths`)."""
+        from harness.stack.docker.deaths import DockerDeathWatch
+
+        return DockerDeathWatch(self.run_dir, self.session)
+
     def kill(self, component: str) -> None:
         """SIGKILL a component's container (or a group's) and return once it has stopped."""
         import docker.errors
+
+        deaths.expect(self.run_dir, self.plan.resolve(component))  # on purpose: no report
 
         def kill(name: str, container_id: str) -> None:
             with contextlib.suppress(docker.errors.APIError):
@@ -370,9 +338,6 @@ class DockerBackend:
                     )
                 time.sleep(0.02)
 
-    def addresses(self) -> dict[str, str]:
-        return self.plan.addresses()
-
     def stop(self) -> None:
         """Remove every container and the network of this run; idempotent."""
         atexit.unregister(self.stop)
@@ -391,17 +356,6 @@ class DockerBackend:
             self._claim.release()
             self._claim = None
 
-    def __enter__(self) -> DockerBackend:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 @contextlib.contextmanager
 def start_docker_stack(
@@ -413,10 +367,7 @@ def start_docker_stack(
     defects: Iterable[Defect] | None = None,
 ) -> Iterator[DockerBackend]:
     """Start a docker stack, wait until healthy, yield it, always remove it."""
-    backend = DockerBackend(topology, network=network, seed=seed, defects=defects)
-    try:
-        backend.start()
-        backend.wait_healthy(timeout)
+    with running(
+        DockerBackend(topology, network=network, seed=seed, defects=defects), timeout
+    ) as backend:
         yield backend
-    finally:
-        backend.stop()

@@ -9,20 +9,16 @@ the local supervisor. One component per container; Docker is its supervisor
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
-import logging
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from harness.stack.components import COMPONENT_MODULES
 from harness.stack.defects import parse_defects
 from harness.stack.plan import Component, Plan, Role
-from harness.stack.runtime import ComponentContext, run_loop
+from harness.stack.runtime import ComponentContext, log_to_stderr, run_component
 from harness.stack.topology import load_topology, relocate
 
 PRIVATE = "10.0.0.0/8"
@@ -98,28 +94,14 @@ def main(argv: list[str]) -> int:
     _log_to(run_dir / "logs" / f"{name}.log")
     if component.role is Role.REDIS:
         raise SystemExit("redis runs as its container's own command (DockerBackend._command)")
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO,
-        format="%(asctime)s.%(msecs)03d %(name)s %(levelname)s %(message)s",
-        datefmt="%H:%M:%S",
-        force=True,
-    )
+    log_to_stderr()
     ctx = ComponentContext(plan, component, run_dir, parse_defects(spec.get("defects", [])))
     # When the interpreter got here (imports done): the start-up budget's first split.
     ctx.log.info("entry started")
     if component.role is Role.HOP:
         _run_hop(spec, plan, ctx)
         return 0
-    module = importlib.import_module(COMPONENT_MODULES[component.role])
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, ctx.stop.set)
-        await module.run(ctx)
-
-    run_loop(run())
-    return 0
+    return run_component(ctx)
 
 
 if __name__ == "__main__":
