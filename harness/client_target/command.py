@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.processes import kill_group
 from harness.target.model import Target
 
 EXIT_GRACE_S = 5.0
@@ -120,18 +119,12 @@ class ClientCommand:
             stdout, stderr = process.communicate(timeout=limit_s)
             exit_code = process.returncode
         except subprocess.TimeoutExpired:
-            _kill_group(process)
+            kill_group(process)
             stdout, stderr = process.communicate()
             exit_code = None
         except BaseException:
-            _kill_group(process)
-            process.wait()
+            kill_group(process)
             raise
         return ClientRun(
             tuple(argv), calls, exit_code, started_at, time.monotonic(), stdout, stderr
         )
-
-
-def _kill_group(process: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)

@@ -18,10 +18,8 @@ writes its target file, ``[stun]`` section included.
 from __future__ import annotations
 
 import contextlib
-import os
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +32,7 @@ from types import TracebackType
 from harness.conformance.crafting import plain_binding
 from harness.conformance.errors import StunServerError, StunServerMissingError
 from harness.conformance.stun_server import PlainStunServer
+from harness.processes import kill_group, stop_group
 from harness.protocol.ice import IceCredentials, generate_credentials
 
 PEERS = ("coturn", "stund", "aioice", "libnice")
@@ -132,14 +131,7 @@ class StunPeer:
         if self.server is not None:
             self.server.stop()
         if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=3.0)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=3.0)
+            stop_group(self.process)
         if self.process is not None and self.process.stdout is not None:
             self.process.stdout.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -215,9 +207,7 @@ def _read_ready(process: subprocess.Popen[bytes], name: str, workdir: Path) -> i
         if process.poll() is not None:
             break
     log = (workdir / "stderr.log").read_text("utf-8", "replace")[-1500:]
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=3.0)
+    kill_group(process)
     process.stdout.close()
     raise StunServerError(f"{name} did not report READY in {READY_TIMEOUT_S:g} s: {log}")
 
@@ -271,9 +261,7 @@ def _start_stund(host: str, workdir: Path) -> StunPeer:
         if _answers(host, port, process):
             return StunPeer("stund", "classic", host, port, process, workdir)
         last = (workdir / "stderr.log").read_text("utf-8", "replace")[-500:]
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=3.0)
+        kill_group(process)
     raise StunServerError(f"stund answered no Binding request: {last}")
 
 

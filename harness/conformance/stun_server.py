@@ -15,9 +15,7 @@ answered, and reports the log's tail if none is.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -28,6 +26,7 @@ from types import TracebackType
 
 from harness.conformance.crafting import plain_binding
 from harness.conformance.errors import StunServerError, StunServerMissingError
+from harness.processes import stop_group
 
 PROGRAM = "turnserver"
 APT_PACKAGE = "coturn"
@@ -130,15 +129,7 @@ class PlainStunServer:
         return path
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=3.0)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=3.0)
+        stop_group(self.process)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> PlainStunServer:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+from harness.processes import stop_group
 from harness.signaling.messages import Mode
 
 STOP_GRACE_S = 10.0
@@ -101,16 +102,8 @@ def _process(argv: list[str], environment: dict[str, str]) -> Iterator[subproces
 
 
 def _end(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGINT)  # Locust stops its users and writes its stats
-    try:
-        process.wait(STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    # SIGINT: Locust stops its users and writes its stats.
+    stop_group(process, signal.SIGINT, STOP_GRACE_S)
 
 
 def run_load(plan: LoadPlan) -> int:
