@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,8 @@ class ComponentContext:
     def ready(self) -> None:
         """Tell the runner this component is bound and serving (a marker file, atomic)."""
         write_atomically(self.run_dir / "ready" / self.name, str(os.getpid()))
-        self.log.info("ready (pid %d)", os.getpid())
+        # CPU so far: what a start costs this component (the docker stack's budget is CPU).
+        self.log.info("ready (pid %d, %.3f CPU-s)", os.getpid(), time.process_time())
 
 
 EVENT_LOOP_ENV = "ULLC_EVENT_LOOP"

@@ -137,14 +137,39 @@ class DockerBackend(RunFiles):
         atexit.register(self.stop)
         self._watcher = reaper.spawn_watcher(self.session)
         self._create_network()
+        self._start_containers()
+
+    def _start_containers(self) -> None:
+        """Create and start every container, all at once but for the hop's start.
+
+        The hop's container holds the run's one network endpoint and every
+        component joins its network namespace (``--network container:hop``), where
+        the hop adds each component's address (:func:`.entry.hop_addresses`): one
+        address plan in one namespace, as on the local backend's loopback, and
+        dockerd sets up one endpoint instead of 21, which was half of its CPU per
+        start. The others are created while the hop starts, and started once it
+        runs (joining a namespace needs its holder running); their interpreters
+        need not wait for the hop's (components retry their links until it listens).
+        """
         components = self.plan.components()
-        # All at once, the hop submitted first: components retry their links until the
-        # hop listens, as under the local supervisor, and waiting for it would serialise
-        # a second or more of interpreter start.
+        hop = next((c for c in components if c.role is Role.HOP), None)
         with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
-            ids = pool.map(self._run, components)
-            for component, container_id in zip(components, ids, strict=True):
-                self._containers[component.name] = container_id
+            if hop is None:  # no hop (component tests): an endpoint each
+                ids = list(pool.map(lambda c: self._start(self._create(c, None)), components))
+            else:
+                hop_id = self._create(hop, None)
+                hop_started = pool.submit(self._start, hop_id)
+
+                def join(component: Component) -> str:
+                    if component is hop:
+                        return hop_started.result()
+                    container_id = self._create(component, hop_id)
+                    hop_started.result()  # raises the hop's failure to start
+                    return self._start(container_id)
+
+                ids = list(pool.map(join, components))
+        for component, container_id in zip(components, ids, strict=True):
+            self._containers[component.name] = container_id
 
     def _create_network(self) -> None:
         import docker.types
@@ -164,27 +189,34 @@ class DockerBackend(RunFiles):
         )
         self._network_id = network.id
 
-    def _run(self, component: Component) -> str:
+    def _create(self, component: Component, netns_of: str | None) -> str:
+        """Create ``component``'s container: on the run's network at its address, or in
+        the network namespace of container ``netns_of`` (the hop's)."""
         api = self.client.api
         hop = component.role is Role.HOP
         host_config = api.create_host_config(
             binds={str(self.run_dir): {"bind": str(self.run_dir), "mode": "rw"}},
-            network_mode=self.network_name,
+            network_mode=self.network_name if netns_of is None else f"container:{netns_of}",
             cap_add=["NET_ADMIN"] if hop else None,
             sysctls={"net.ipv4.ip_nonlocal_bind": "1"} if hop else None,
         )
-        endpoint = api.create_endpoint_config(ipv4_address=component.ip)
+        networking = None
+        if netns_of is None:
+            endpoint = api.create_endpoint_config(ipv4_address=component.ip)
+            networking = api.create_networking_config({self.network_name: endpoint})
         created = api.create_container(
             self.image,
             command=self._command(component),
             name=f"ullc-{self.session}-{component.name}",
             labels={**labels.run_labels(self.session), labels.COMPONENT: component.name},
             host_config=host_config,
-            networking_config=api.create_networking_config({self.network_name: endpoint}),
+            networking_config=networking,
             environment={"PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
-        container_id = str(created["Id"])
-        api.start(container_id)
+        return str(created["Id"])
+
+    def _start(self, container_id: str) -> str:
+        self.client.api.start(container_id)
         return container_id
 
     def _command(self, component: Component) -> list[str]:

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,14 @@ def load_plan(run_dir: Path) -> tuple[dict[str, Any], Plan]:
 
 
 def hop_addresses(plan: Plan) -> list[str]:
-    """Every address the hop container answers on: its API and every link's listen IP."""
+    """Every address of the hop's network namespace: its API first, every link's listen
+    IP, and every component's address (the components join this namespace)."""
     found = [plan.hop_api[0]]
-    for link in plan.links:
-        if link.listen[0] not in found:
-            found.append(link.listen[0])
+    wanted = [link.listen[0] for link in plan.links]
+    wanted += [component.ip for component in plan.components()]
+    for address in wanted:
+        if address not in found:
+            found.append(address)
     return found
 
 
@@ -67,7 +71,8 @@ def redis_argv(plan: Plan, component: Component, config: Path) -> list[str]:
 def _run_hop(spec: dict[str, Any], plan: Plan, ctx: ComponentContext) -> None:
     from harness.faults.api.server import ServerOptions, serve
 
-    # The hop owns every link's listen address; the others reach them over the bridge
+    # The namespace holds every link's listen address and every component's (they
+    # bind theirs at once: ip_nonlocal_bind); the host reaches them over the bridge
     # (the kernel answers ARP for any address of the namespace).
     # One `ip -batch` for all ~28 addresses: a process each costs seconds on a loaded host.
     commands = "".join(f"addr add {address}/32 dev eth0\n" for address in hop_addresses(plan)[1:])
@@ -97,7 +102,7 @@ def main(argv: list[str]) -> int:
     log_to_stderr()
     ctx = ComponentContext(plan, component, run_dir, parse_defects(spec.get("defects", [])))
     # When the interpreter got here (imports done): the start-up budget's first split.
-    ctx.log.info("entry started")
+    ctx.log.info("entry started (%.3f CPU-s)", time.process_time())
     if component.role is Role.HOP:
         _run_hop(spec, plan, ctx)
         return 0
