@@ -228,7 +228,7 @@ class DockerBackend(RunFiles):
             config = store_password.redis_config(self.run_dir, component.name, password)
             argv = " ".join(shlex.quote(arg) for arg in redis_argv(self.plan, component, config))
             return ["sh", "-c", f"exec {argv} >>{log} 2>&1"]
-        return ["python", "-m", "harness.stack.docker.entry", str(self.run_dir), component.name]
+        return ["python", "-m", "harness.stack.docker", str(self.run_dir), component.name]
 
     def wait_healthy(self, timeout: float = 15.0) -> None:
         """Wait for every component; on failure remove everything and raise StackStartError."""

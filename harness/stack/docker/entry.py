@@ -1,4 +1,4 @@
-"""What runs inside each container: ``python -m harness.stack.docker.entry RUN_DIR NAME``.
+"""What runs inside each container: ``python -m harness.stack.docker RUN_DIR NAME``.
 
 The run directory is mounted at the same path as on the host, so a component
 reads the stack's inputs and writes its ready marker and log exactly as under
@@ -9,6 +9,8 @@ the local supervisor. One component per container; Docker is its supervisor
 from __future__ import annotations
 
 import asyncio
+import gc
+import importlib
 import json
 import os
 import subprocess
@@ -17,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.stack.components import COMPONENT_MODULES
 from harness.stack.defects import parse_defects
 from harness.stack.plan import Component, Plan, Role
 from harness.stack.runtime import ComponentContext, log_to_stderr, run_component
@@ -104,9 +107,20 @@ def main(argv: list[str]) -> int:
     # When the interpreter got here (imports done): the start-up budget's first split.
     ctx.log.info("entry started (%.3f CPU-s)", time.process_time())
     if component.role is Role.HOP:
+        importlib.import_module("harness.faults.api.server")
+        _collector_back_on()
         _run_hop(spec, plan, ctx)
         return 0
+    importlib.import_module(COMPONENT_MODULES[component.role])
+    _collector_back_on()
     return run_component(ctx)
+
+
+def _collector_back_on() -> None:
+    """After the imports (see ``__main__``): what they made lives as long as the process,
+    so it is frozen out of the collector's way, and the collector runs again."""
+    gc.freeze()
+    gc.enable()
 
 
 if __name__ == "__main__":
