@@ -94,6 +94,7 @@ class DockerBackend(RunFiles):
         self._claim: NetworkClaim | None = None
         self._network_id: str | None = None
         self._containers: dict[str, str] = {}
+        self._cgroup_parent: str | None = None
         self._watcher: subprocess.Popen[bytes] | None = None
         self._started_at = 0.0
         self._last_alive_check = 0.0
@@ -116,6 +117,7 @@ class DockerBackend(RunFiles):
         for session in reaper.sweep(client):
             self.progress(f"removed the leftovers of dead run {session}")
         self.image = images.ensure_image(client, self.progress).tag
+        self._cgroup_parent = daemon.fair_cgroup_parent(client)
         self.topology, self._claim = place(client, self.topology, self.requested_network)
         self.plan = Plan(self.topology, hops=self.hops)
         self._toxics = self._topology_toxics()
@@ -199,6 +201,7 @@ class DockerBackend(RunFiles):
             network_mode=self.network_name if netns_of is None else f"container:{netns_of}",
             cap_add=["NET_ADMIN"] if hop else None,
             sysctls={"net.ipv4.ip_nonlocal_bind": "1"} if hop else None,
+            cgroup_parent=self._cgroup_parent,
         )
         networking = None
         if netns_of is None:
