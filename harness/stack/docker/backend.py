@@ -6,13 +6,18 @@ Usage::
         stack.pause("dc-eu")                 # docker pause of the DC's containers
 
 Layout: one ``--internal`` bridge network per run with an explicit /16 subnet
-of 10.0.0.0/8 (:mod:`.network`), every container at its plan address, the
-fault hop in a container of its own that holds every link's listen address
-(``ip addr add`` with NET_ADMIN, ``net.ipv4.ip_nonlocal_bind=1``) and serves the
-same Toxiproxy-format API as on the local backend. The run directory is
+of 10.0.0.0/8 (:mod:`.network`). The fault hop's container holds the run's one
+endpoint on it; every other component's container joins the hop's network
+namespace (``--network container:``), where the hop adds every link's listen
+address and every component's plan address (``ip addr add`` with NET_ADMIN,
+``net.ipv4.ip_nonlocal_bind=1``), as the local backend lays them out on the
+loopback, and serves the same Toxiproxy-format API. Kill, pause and restart
+stay container operations, one container per component. The run directory is
 mounted into every container at the same path, so inputs, ready markers and
 logs are where the local backend keeps them. Everything carries the run's
-labels; a watcher removes it all if the runner dies (:mod:`.reaper`).
+labels; a watcher removes it all if the runner dies (:mod:`.reaper`). Where the
+time of a start goes and what was cut: :meth:`DockerBackend._start_containers`,
+:func:`.daemon.fair_cgroup_parent`, ``python -m harness.stack.docker``.
 """
 
 from __future__ import annotations
