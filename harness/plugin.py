@@ -66,7 +66,7 @@ import pytest
 from harness.fixtures.evidence import EVIDENCE_KEY, is_suite_test, new_evidence
 from harness.fixtures.run import REPLAY_SECTION, RUN_KEY, UllcRun
 from harness.fixtures.settings import OPTIONS
-from harness.stack.local.deaths import DeathWatch
+from harness.stack.deaths import DeathWatcher, open_death_watch
 
 if TYPE_CHECKING:
     from harness.client_target.command import ClientCommand
@@ -79,7 +79,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EVIDENCE_KEY", "RUN_KEY", "target_outline"]
 
-DEATH_WATCH_KEY = pytest.StashKey[DeathWatch]()
+DEATH_WATCH_KEY = pytest.StashKey[DeathWatcher]()
 """The run's watch on its reference stack's components (made on the first test after start)."""
 
 MARKERS = {
@@ -247,10 +247,14 @@ def _fail_on_deaths(item: pytest.Item, report: pytest.TestReport) -> None:
         return
     watch = item.config.stash.get(DEATH_WATCH_KEY, None)
     if watch is None:
-        run_dir = run.session.get().run_dir
-        if run_dir is None:
+        running = run.session.get()
+        if running.backend is not None:
+            watch = running.backend.death_watch()
+        elif running.run_dir is not None:  # a stack `ullc-harness up` runs
+            watch = open_death_watch(running.run_dir)
+        else:
             return  # a user's implementation: its processes are not ours to watch
-        watch = item.config.stash[DEATH_WATCH_KEY] = DeathWatch(run_dir)
+        item.config.stash[DEATH_WATCH_KEY] = watch
     deaths = watch.new_deaths()
     if not deaths:
         return

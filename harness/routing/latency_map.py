@@ -10,8 +10,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import jsonschema
-
 from harness.errors import UsageError
 from harness.specs_data import load_schema
 
@@ -84,6 +82,8 @@ class LatencyMap:
     @classmethod
     def from_json(cls, body: Any, *, source: str = "latency map") -> LatencyMap:
         """Validate against the schema and build the map; raises :class:`LatencyMapError`."""
+        import jsonschema  # here: only the edges and the gateway load maps (see topology.py)
+
         validator = jsonschema.Draft202012Validator(load_schema("latency-map"))
         errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
         if errors:

@@ -20,6 +20,7 @@ from harness.stack.errors import BackendNotAvailableError
 
 if TYPE_CHECKING:
     from harness.faults.client import FaultClient
+    from harness.stack.deaths import DeathWatcher
     from harness.stack.defects import Defect
     from harness.stack.plan import Plan
     from harness.stack.topology import Topology
@@ -76,6 +77,10 @@ class StackBackend(Protocol):
 
     def alive(self) -> bool:
         """False once the stack died under the runner (``up`` exits then)."""
+        ...
+
+    def death_watch(self) -> DeathWatcher:
+        """Notices components that die unannounced (not through ``kill``), each once."""
         ...
 
     def kill(self, component: str) -> None: ...
@@ -159,10 +164,8 @@ def start_stack(
     timeout: float | None = None,
 ) -> Iterator[StackBackend]:
     """Start a stack of ``kind``, wait until healthy, yield it, always tear it down."""
+    from harness.stack.lifecycle import running
+
     backend = open_backend(kind, topology, network=network, seed=seed)
-    try:
-        backend.start()
-        backend.wait_healthy(timeout or backend.kind.start_timeout_s)
-        yield backend
-    finally:
-        backend.stop()
+    with running(backend, timeout or backend.kind.start_timeout_s) as started:
+        yield started

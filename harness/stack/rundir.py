@@ -45,6 +45,7 @@ def prepare_run_dir(
     (run_dir / "topology.json").write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
     spec: dict[str, Any] = {
         "session": session,
+        "backend": backend,
         "topology": str(run_dir / "topology.json"),
         "network": topology.network,
         "seed": seed,

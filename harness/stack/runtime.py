@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
+import signal
 import socket
+import sys
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +43,8 @@ class ComponentContext:
     def ready(self) -> None:
         """Tell the runner this component is bound and serving (a marker file, atomic)."""
         write_atomically(self.run_dir / "ready" / self.name, str(os.getpid()))
-        self.log.info("ready (pid %d)", os.getpid())
+        # CPU so far: what a start costs this component (the docker stack's budget is CPU).
+        self.log.info("ready (pid %d, %.3f CPU-s)", os.getpid(), time.process_time())
 
 
 EVENT_LOOP_ENV = "ULLC_EVENT_LOOP"
@@ -71,6 +76,32 @@ def run_loop(main: Coroutine[Any, Any, None], variable: str = EVENT_LOOP_ENV) ->
     """``asyncio.run(main)`` on the loop of :func:`loop_factory`."""
     with asyncio.Runner(loop_factory=loop_factory(variable)) as runner:
         runner.run(main)
+
+
+def log_to_stderr() -> None:
+    """A component's log format (its stderr is its log file under either backend)."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s.%(msecs)03d %(name)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+        force=True,
+    )
+
+
+def run_component(ctx: ComponentContext) -> int:
+    """Run the module of ``ctx``'s role (not the hop's, not Redis) until SIGTERM stops it."""
+    from harness.stack.components import COMPONENT_MODULES
+
+    module = importlib.import_module(COMPONENT_MODULES[ctx.component.role])
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, ctx.stop.set)
+        await module.run(ctx)
+
+    run_loop(main())
+    return 0
 
 
 def bind_udp(address: Address) -> socket.socket:

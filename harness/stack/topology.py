@@ -16,8 +16,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import jsonschema
-
 from harness.errors import UsageError
 from harness.specs_data import load_schema
 
@@ -224,8 +222,11 @@ TRUE_MAP_VERSION = "true"
 ALL_TO_PREFIX = "all-to-"
 
 
-def parse_topology(body: Any, *, source: str = "topology") -> Topology:
-    """Validate ``body`` (decoded JSON) and build a :class:`Topology`."""
+def _check_schema(body: Any, source: str) -> None:
+    # Imported here: jsonschema costs a docker component ~0.15 CPU-s to import, and
+    # components load a topology the runner has already checked (see load_topology).
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(load_schema("topology"))
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
     if errors:
@@ -237,6 +238,16 @@ def parse_topology(body: Any, *, source: str = "topology") -> Topology:
             hint="compare with specs/schemas/topology.schema.json and the default world "
             "(python -m harness.stack.topology prints it)",
         )
+
+
+def parse_topology(body: Any, *, source: str = "topology", schema: bool = True) -> Topology:
+    """Validate ``body`` (decoded JSON) and build a :class:`Topology`.
+
+    ``schema=False`` skips the JSON Schema check (the cross-reference checks still
+    run): for a file the runner has validated already.
+    """
+    if schema:
+        _check_schema(body, source)
     _check_semantics(body, source)
     latency = body["latency_ms"]
     return Topology(
@@ -272,8 +283,11 @@ def parse_topology(body: Any, *, source: str = "topology") -> Topology:
     )
 
 
-def load_topology(path: Path) -> Topology:
-    """Read and validate a topology file; :class:`TopologyError` names the file and field."""
+def load_topology(path: Path, *, schema: bool = True) -> Topology:
+    """Read and validate a topology file; :class:`TopologyError` names the file and field.
+
+    ``schema=False``: see :func:`parse_topology`.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -287,7 +301,7 @@ def load_topology(path: Path) -> Topology:
         raise TopologyError(
             f"topology file {path} is not JSON: {error}", hint="fix the JSON syntax at that line"
         ) from None
-    topology = parse_topology(body, source=str(path))
+    topology = parse_topology(body, source=str(path), schema=schema)
     return replace(topology, source=path.resolve())
 
 

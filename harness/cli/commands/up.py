@@ -46,7 +46,6 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.stack.backend import backend_kind, open_backend
-    from harness.stack.local.deaths import DeathWatch
 
     kind = backend_kind(args.backend)  # an unknown name: a usage error (exit 2)
     if args.seed < 0:
@@ -74,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         for name, address in rows.items():
             print(f"{name:<{width}}  {handles.get(name, '-'):>12}  {address}")
         print("Ctrl-C to stop.", flush=True)
-        watch = DeathWatch(stack.run_dir)
+        watch = stack.death_watch()
         while True:
             if not stack.alive():
                 print("ullc-harness up: the stack died under us", file=sys.stderr)

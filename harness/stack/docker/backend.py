@@ -6,13 +6,18 @@ Usage::
         stack.pause("dc-eu")                 # docker pause of the DC's containers
 
 Layout: one ``--internal`` bridge network per run with an explicit /16 subnet
-of 10.0.0.0/8 (:mod:`.network`), every container at its plan address, the
-fault hop in a container of its own that holds every link's listen address
-(``ip addr add`` with NET_ADMIN, ``net.ipv4.ip_nonlocal_bind=1``) and serves the
-same Toxiproxy-format API as on the local backend. The run directory is
+of 10.0.0.0/8 (:mod:`.network`). The fault hop's container holds the run's one
+endpoint on it; every other component's container joins the hop's network
+namespace (``--network container:``), where the hop adds every link's listen
+address and every component's plan address (``ip addr add`` with NET_ADMIN,
+``net.ipv4.ip_nonlocal_bind=1``), as the local backend lays them out on the
+loopback, and serves the same Toxiproxy-format API. Kill, pause and restart
+stay container operations, one container per component. The run directory is
 mounted into every container at the same path, so inputs, ready markers and
 logs are where the local backend keeps them. Everything carries the run's
-labels; a watcher removes it all if the runner dies (:mod:`.reaper`).
+labels; a watcher removes it all if the runner dies (:mod:`.reaper`). Where the
+time of a start goes and what was cut: :meth:`DockerBackend._start_containers`,
+:func:`.daemon.fair_cgroup_parent`, ``python -m harness.stack.docker``.
 """
 
 from __future__ import annotations
@@ -25,32 +30,30 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from harness.stack import relay_seal, store_password
+from harness.stack import deaths, relay_seal, store_password
 from harness.stack.backend import BackendKind
 from harness.stack.defects import DEFECTS_ENV, Defect, defects_from_env, describe
 from harness.stack.docker import daemon, images, labels, reaper
 from harness.stack.docker.entry import PRIVATE, redis_argv
 from harness.stack.docker.network import place
 from harness.stack.errors import StackStartError
-from harness.stack.health import Prober, tail
-from harness.stack.latency_control import set_latency_map
-from harness.stack.links import TopologyToxics, restore_links
+from harness.stack.health import tail
+from harness.stack.lifecycle import RunFiles, resolve_topology, running
 from harness.stack.local import reaper as local_reaper
 from harness.stack.local.backend import new_session
 from harness.stack.local.network_claim import NetworkClaim
 from harness.stack.plan import Component, Plan, Role
 from harness.stack.rundir import prepare_run_dir
-from harness.stack.topology import Topology, default_topology, load_topology, relocate
+from harness.stack.topology import Topology, relocate
 
 if TYPE_CHECKING:
     import subprocess
 
     import docker
 
-    from harness.faults.client import FaultClient
+    from harness.stack.deaths import DeathWatcher
 
 START_WORKERS = 12
 """Containers created and started at once (dockerd does the work; we mostly wait)."""
@@ -61,7 +64,7 @@ def _stderr(message: str) -> None:
     print(f"ullc docker: {message}", file=sys.stderr, flush=True)
 
 
-class DockerBackend:
+class DockerBackend(RunFiles):
     """The reference stack as containers (implements StackBackend and ProcessControl)."""
 
     kind = BackendKind.DOCKER
@@ -78,12 +81,8 @@ class DockerBackend:
         defects: Iterable[Defect] | None = None,
         progress: Callable[[str], None] = _stderr,
     ) -> None:
-        if topology is None:
-            topology = default_topology()
-        elif not isinstance(topology, Topology):
-            topology = load_topology(Path(topology))
         # Laid out in 10.0.0.0/8 from the start: the plan's addresses are container addresses.
-        self.topology = relocate(topology, "10.77.0.0/16", within=PRIVATE)
+        self.topology = relocate(resolve_topology(topology), "10.77.0.0/16", within=PRIVATE)
         self.requested_network = network
         self.seed = seed
         self.run_root = run_root or local_reaper.run_root()
@@ -100,10 +99,11 @@ class DockerBackend:
         self._claim: NetworkClaim | None = None
         self._network_id: str | None = None
         self._containers: dict[str, str] = {}
+        self._cgroup_parent: str | None = None
         self._watcher: subprocess.Popen[bytes] | None = None
         self._started_at = 0.0
         self._last_alive_check = 0.0
-        self._toxics = TopologyToxics(self.plan.hop_api, self.plan.links, self._log("hop"))
+        self._toxics = self._topology_toxics()
 
     @property
     def client(self) -> docker.DockerClient:
@@ -122,9 +122,10 @@ class DockerBackend:
         for session in reaper.sweep(client):
             self.progress(f"removed the leftovers of dead run {session}")
         self.image = images.ensure_image(client, self.progress).tag
+        self._cgroup_parent = daemon.fair_cgroup_parent(client)
         self.topology, self._claim = place(client, self.topology, self.requested_network)
         self.plan = Plan(self.topology, hops=self.hops)
-        self._toxics = TopologyToxics(self.plan.hop_api, self.plan.links, self._log("hop"))
+        self._toxics = self._topology_toxics()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.map_files = prepare_run_dir(
             self.run_dir, self.plan, session=self.session, seed=self.seed,
@@ -143,14 +144,39 @@ class DockerBackend:
         atexit.register(self.stop)
         self._watcher = reaper.spawn_watcher(self.session)
         self._create_network()
+        self._start_containers()
+
+    def _start_containers(self) -> None:
+        """Create and start every container, all at once but for the hop's start.
+
+        The hop's container holds the run's one network endpoint and every
+        component joins its network namespace (``--network container:hop``), where
+        the hop adds each component's address (:func:`.entry.hop_addresses`): one
+        address plan in one namespace, as on the local backend's loopback, and
+        dockerd sets up one endpoint instead of 21, which was half of its CPU per
+        start. The others are created while the hop starts, and started once it
+        runs (joining a namespace needs its holder running); their interpreters
+        need not wait for the hop's (components retry their links until it listens).
+        """
         components = self.plan.components()
-        # All at once, the hop submitted first: components retry their links until the
-        # hop listens, as under the local supervisor, and waiting for it would serialise
-        # a second or more of interpreter start.
+        hop = next((c for c in components if c.role is Role.HOP), None)
         with ThreadPoolExecutor(max_workers=START_WORKERS) as pool:
-            ids = pool.map(self._run, components)
-            for component, container_id in zip(components, ids, strict=True):
-                self._containers[component.name] = container_id
+            if hop is None:  # no hop (component tests): an endpoint each
+                ids = list(pool.map(lambda c: self._start(self._create(c, None)), components))
+            else:
+                hop_id = self._create(hop, None)
+                hop_started = pool.submit(self._start, hop_id)
+
+                def join(component: Component) -> str:
+                    if component is hop:
+                        return hop_started.result()
+                    container_id = self._create(component, hop_id)
+                    hop_started.result()  # raises the hop's failure to start
+                    return self._start(container_id)
+
+                ids = list(pool.map(join, components))
+        for component, container_id in zip(components, ids, strict=True):
+            self._containers[component.name] = container_id
 
     def _create_network(self) -> None:
         import docker.types
@@ -170,27 +196,35 @@ class DockerBackend:
         )
         self._network_id = network.id
 
-    def _run(self, component: Component) -> str:
+    def _create(self, component: Component, netns_of: str | None) -> str:
+        """Create ``component``'s container: on the run's network at its address, or in
+        the network namespace of container ``netns_of`` (the hop's)."""
         api = self.client.api
         hop = component.role is Role.HOP
         host_config = api.create_host_config(
             binds={str(self.run_dir): {"bind": str(self.run_dir), "mode": "rw"}},
-            network_mode=self.network_name,
+            network_mode=self.network_name if netns_of is None else f"container:{netns_of}",
             cap_add=["NET_ADMIN"] if hop else None,
             sysctls={"net.ipv4.ip_nonlocal_bind": "1"} if hop else None,
+            cgroup_parent=self._cgroup_parent,
         )
-        endpoint = api.create_endpoint_config(ipv4_address=component.ip)
+        networking = None
+        if netns_of is None:
+            endpoint = api.create_endpoint_config(ipv4_address=component.ip)
+            networking = api.create_networking_config({self.network_name: endpoint})
         created = api.create_container(
             self.image,
             command=self._command(component),
             name=f"ullc-{self.session}-{component.name}",
             labels={**labels.run_labels(self.session), labels.COMPONENT: component.name},
             host_config=host_config,
-            networking_config=api.create_networking_config({self.network_name: endpoint}),
+            networking_config=networking,
             environment={"PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
-        container_id = str(created["Id"])
-        api.start(container_id)
+        return str(created["Id"])
+
+    def _start(self, container_id: str) -> str:
+        self.client.api.start(container_id)
         return container_id
 
     def _command(self, component: Component) -> list[str]:
@@ -202,22 +236,7 @@ class DockerBackend:
             config = store_password.redis_config(self.run_dir, component.name, password)
             argv = " ".join(shlex.quote(arg) for arg in redis_argv(self.plan, component, config))
             return ["sh", "-c", f"exec {argv} >>{log} 2>&1"]
-        return ["python", "-m", "harness.stack.docker.entry", str(self.run_dir), component.name]
-
-    @property
-    def target_path(self) -> Path:
-        return self.run_dir / "target.toml"
-
-    @property
-    def hop_url(self) -> str:
-        return f"http://{self.plan.hop_api[0]}:{self.plan.hop_api[1]}"
-
-    @property
-    def prober(self) -> Prober:
-        return Prober(self.plan, self.run_dir, self._toxics.probe)
-
-    def _log(self, name: str) -> Path:
-        return self.run_dir / "logs" / f"{name}.log"
+        return ["python", "-m", "harness.stack.docker", str(self.run_dir), component.name]
 
     def wait_healthy(self, timeout: float = 15.0) -> None:
         """Wait for every component; on failure remove everything and raise StackStartError."""
@@ -293,26 +312,7 @@ class DockerBackend:
         hop = self._states().get("hop")
         return hop is not None and hop.get("State") in ("running", "paused")
 
-    # -- hops and maps ----------------------------------------------------------------------
-    def restore_links(self) -> None:
-        """Back to the topology: ``POST /reset``, then every link's latency toxic again."""
-        restore_links(self.plan.hop_api, self.plan.links, self._log("hop"))
-
-    def fault_client(self) -> FaultClient:
-        from harness.faults.client import FaultClient
-
-        return FaultClient.connect(self.hop_url)
-
-    def set_latency_map(self, component: str, version: str) -> None:
-        set_latency_map(self.plan, self.map_files, component, version)
-
     # -- processes (containers) -------------------------------------------------------------
-    def components(self) -> list[str]:
-        return [component.name for component in self.plan.components()]
-
-    def groups(self) -> dict[str, list[str]]:
-        return self.plan.groups()
-
     def handles(self) -> dict[str, str]:
         """Component name -> its container's short id."""
         return {name: container_id[:12] for name, container_id in self._containers.items()}
@@ -322,9 +322,17 @@ class DockerBackend:
         with ThreadPoolExecutor(max_workers=min(len(names), START_WORKERS)) as pool:
             list(pool.map(lambda name: action(name, self._containers[name]), names))
 
+    def death_watch(self) -> DeathWatcher:
+        """Containers of this run that exited unannounced (:mod:`.deaths`)."""
+        from harness.stack.docker.deaths import DockerDeathWatch
+
+        return DockerDeathWatch(self.run_dir, self.session)
+
     def kill(self, component: str) -> None:
         """SIGKILL a component's container (or a group's) and return once it has stopped."""
         import docker.errors
+
+        deaths.expect(self.run_dir, self.plan.resolve(component))  # on purpose: no report
 
         def kill(name: str, container_id: str) -> None:
             with contextlib.suppress(docker.errors.APIError):
@@ -370,9 +378,6 @@ class DockerBackend:
                     )
                 time.sleep(0.02)
 
-    def addresses(self) -> dict[str, str]:
-        return self.plan.addresses()
-
     def stop(self) -> None:
         """Remove every container and the network of this run; idempotent."""
         atexit.unregister(self.stop)
@@ -391,17 +396,6 @@ class DockerBackend:
             self._claim.release()
             self._claim = None
 
-    def __enter__(self) -> DockerBackend:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 @contextlib.contextmanager
 def start_docker_stack(
@@ -413,10 +407,7 @@ def start_docker_stack(
     defects: Iterable[Defect] | None = None,
 ) -> Iterator[DockerBackend]:
     """Start a docker stack, wait until healthy, yield it, always remove it."""
-    backend = DockerBackend(topology, network=network, seed=seed, defects=defects)
-    try:
-        backend.start()
-        backend.wait_healthy(timeout)
+    with running(
+        DockerBackend(topology, network=network, seed=seed, defects=defects), timeout
+    ) as backend:
         yield backend
-    finally:
-        backend.stop()

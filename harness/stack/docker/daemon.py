@@ -6,7 +6,7 @@ import functools
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.stack.errors import BackendNotAvailableError
 
@@ -81,3 +81,18 @@ def unreachable_reason() -> str | None:
     except DockerUnavailableError as error:
         return f"{error.message} (hint: {error.hint})"
     return None
+
+
+def fair_cgroup_parent(client: docker.DockerClient) -> str | None:
+    """Where a stack's containers go in the CPU controller's tree so that each competes
+    for CPU like one process of the host, as the local backend's components do.
+
+    Under dockerd's cgroupfs driver every container sits in ``/docker/<id>``, and
+    the ``docker`` group as a whole weighs as much as one busy process of the host:
+    on a shared machine a 21-container stack then gets the CPU of one process and
+    starts several times slower than the same components as processes. ``/`` puts
+    each container beside the host's processes with one process's weight. None
+    (dockerd's default) under the systemd driver, whose parents are slices.
+    """
+    info: dict[str, Any] = client.info()
+    return "/" if info.get("CgroupDriver") == "cgroupfs" else None

@@ -1,4 +1,4 @@
-"""What runs inside each container: ``python -m harness.stack.docker.entry RUN_DIR NAME``.
+"""What runs inside each container: ``python -m harness.stack.docker RUN_DIR NAME``.
 
 The run directory is mounted at the same path as on the host, so a component
 reads the stack's inputs and writes its ready marker and log exactly as under
@@ -8,21 +8,26 @@ the local supervisor. One component per container; Docker is its supervisor
 
 from __future__ import annotations
 
-import asyncio
+import gc
 import importlib
 import json
-import logging
 import os
-import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+from harness.stack.components import COMPONENT_MODULES
 from harness.stack.defects import parse_defects
-from harness.stack.local.supervisor import COMPONENT_MODULES
 from harness.stack.plan import Component, Plan, Role
-from harness.stack.runtime import HOP_EVENT_LOOP_ENV, ComponentContext, run_loop
+from harness.stack.runtime import (
+    HOP_EVENT_LOOP_ENV,
+    ComponentContext,
+    log_to_stderr,
+    run_component,
+    run_loop,
+)
 from harness.stack.topology import load_topology, relocate
 
 PRIVATE = "10.0.0.0/8"
@@ -31,16 +36,22 @@ PRIVATE = "10.0.0.0/8"
 
 def load_plan(run_dir: Path) -> tuple[dict[str, Any], Plan]:
     spec: dict[str, Any] = json.loads((run_dir / "stack.json").read_text())
-    topology = relocate(load_topology(Path(spec["topology"])), spec["network"], within=PRIVATE)
+    # No schema check: the runner checked this file before writing stack.json, and
+    # each of ~18 containers would pay the validator's import for nothing.
+    topology = load_topology(Path(spec["topology"]), schema=False)
+    topology = relocate(topology, spec["network"], within=PRIVATE)
     return spec, Plan(topology, hops=bool(spec.get("hops", True)))
 
 
 def hop_addresses(plan: Plan) -> list[str]:
-    """Every address the hop container answers on: its API and every link's listen IP."""
+    """Every address of the hop's network namespace: its API first, every link's listen
+    IP, and every component's address (the components join this namespace)."""
     found = [plan.hop_api[0]]
-    for link in plan.links:
-        if link.listen[0] not in found:
-            found.append(link.listen[0])
+    wanted = [link.listen[0] for link in plan.links]
+    wanted += [component.ip for component in plan.components()]
+    for address in wanted:
+        if address not in found:
+            found.append(address)
     return found
 
 
@@ -68,7 +79,8 @@ def redis_argv(plan: Plan, component: Component, config: Path) -> list[str]:
 def _run_hop(spec: dict[str, Any], plan: Plan, ctx: ComponentContext) -> None:
     from harness.faults.api.server import ServerOptions, serve
 
-    # The hop owns every link's listen address; the others reach them over the bridge
+    # The namespace holds every link's listen address and every component's (they
+    # bind theirs at once: ip_nonlocal_bind); the host reaches them over the bridge
     # (the kernel answers ARP for any address of the namespace).
     # One `ip -batch` for all ~28 addresses: a process each costs seconds on a loaded host.
     commands = "".join(f"addr add {address}/32 dev eth0\n" for address in hop_addresses(plan)[1:])
@@ -95,28 +107,25 @@ def main(argv: list[str]) -> int:
     _log_to(run_dir / "logs" / f"{name}.log")
     if component.role is Role.REDIS:
         raise SystemExit("redis runs as its container's own command (DockerBackend._command)")
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO,
-        format="%(asctime)s.%(msecs)03d %(name)s %(levelname)s %(message)s",
-        datefmt="%H:%M:%S",
-        force=True,
-    )
+    log_to_stderr()
     ctx = ComponentContext(plan, component, run_dir, parse_defects(spec.get("defects", [])))
     # When the interpreter got here (imports done): the start-up budget's first split.
-    ctx.log.info("entry started")
+    ctx.log.info("entry started (%.3f CPU-s)", time.process_time())
     if component.role is Role.HOP:
+        importlib.import_module("harness.faults.api.server")
+        _collector_back_on()
         _run_hop(spec, plan, ctx)
         return 0
-    module = importlib.import_module(COMPONENT_MODULES[component.role])
+    importlib.import_module(COMPONENT_MODULES[component.role])
+    _collector_back_on()
+    return run_component(ctx)
 
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, ctx.stop.set)
-        await module.run(ctx)
 
-    run_loop(run())
-    return 0
+def _collector_back_on() -> None:
+    """After the imports (see ``__main__``): what they made lives as long as the process,
+    so it is frozen out of the collector's way, and the collector runs again."""
+    gc.freeze()
+    gc.enable()
 
 
 if __name__ == "__main__":

@@ -26,26 +26,25 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from harness.stack.backend import BackendKind
 from harness.stack.defects import DEFECTS_ENV, Defect, defects_from_env, describe
 from harness.stack.errors import StackStartError
-from harness.stack.health import Prober, tail
-from harness.stack.latency_control import set_latency_map
-from harness.stack.links import TOPOLOGY_TOXIC, TopologyToxics, restore_links
+from harness.stack.health import tail
+from harness.stack.lifecycle import RunFiles, resolve_topology, running
+from harness.stack.links import TOPOLOGY_TOXIC
 from harness.stack.local import reaper
 from harness.stack.local.network import busy_address, place
 from harness.stack.local.network_claim import NetworkClaim
 from harness.stack.local.processes import LocalProcesses
 from harness.stack.local.redis_binary import REDIS_ENV, find_redis_server
-from harness.stack.plan import Component, Plan
+from harness.stack.plan import Plan
 from harness.stack.rundir import prepare_run_dir
-from harness.stack.topology import Topology, default_topology, load_topology
+from harness.stack.topology import Topology
 
 if TYPE_CHECKING:
-    from harness.faults.client import FaultClient
+    from harness.stack.deaths import DeathWatcher
 
 __all__ = [
     "REDIS_ENV",
@@ -62,7 +61,7 @@ def new_session() -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
 
 
-class LocalBackend:
+class LocalBackend(RunFiles):
     """The reference stack as local processes (implements StackBackend and ProcessControl)."""
 
     kind = BackendKind.LOCAL
@@ -78,10 +77,7 @@ class LocalBackend:
         hops: bool = True,
         defects: Iterable[Defect] | None = None,
     ) -> None:
-        if topology is None:
-            topology = default_topology()
-        elif not isinstance(topology, Topology):
-            topology = load_topology(Path(topology))
+        topology = resolve_topology(topology)
         self.topology = topology
         self.requested_network = network
         self.seed = seed
@@ -98,7 +94,7 @@ class LocalBackend:
         self.startup_seconds: float | None = None
         self._started_at = 0.0
         self._claim: NetworkClaim | None = None
-        self._toxics = TopologyToxics(self.plan.hop_api, self.plan.links, self._log("hop"))
+        self._toxics = self._topology_toxics()
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -108,7 +104,7 @@ class LocalBackend:
         placement = place(self.topology, self.requested_network, hops=self.hops)
         self.plan, self._claim = placement.plan, placement.claim
         self.topology = placement.topology
-        self._toxics = TopologyToxics(self.plan.hop_api, self.plan.links, self._log("hop"))
+        self._toxics = self._topology_toxics()
         self._prepare_run_dir(redis_server)
         if self.defects:
             # Loud on purpose: nobody should mistake a broken stack for the reference.
@@ -145,18 +141,6 @@ class LocalBackend:
         )  # fmt: skip
 
     @property
-    def target_path(self) -> Path:
-        return self.run_dir / "target.toml"
-
-    @property
-    def hop_url(self) -> str:
-        return f"http://{self.plan.hop_api[0]}:{self.plan.hop_api[1]}"
-
-    @property
-    def prober(self) -> Prober:
-        return Prober(self.plan, self.run_dir, self._toxics.probe)
-
-    @property
     def processes(self) -> LocalProcesses:
         return LocalProcesses(self.plan, self.run_dir, self.prober)
 
@@ -164,7 +148,7 @@ class LocalBackend:
         """Wait for every component; on failure stop everything and raise StackStartError."""
         try:
             self.prober.wait(
-                self._components(), timeout, session=self.session, check_alive=self._check_alive
+                self.plan.components(), timeout, session=self.session, check_alive=self._check_alive
             )
         except BaseException:
             self.stop()
@@ -190,39 +174,7 @@ class LocalBackend:
                 "is taken (see `ss -lnup`)",
             )
 
-    def _log(self, name: str) -> Path:
-        return self.run_dir / "logs" / f"{name}.log"
-
-    def _components(self) -> list[Component]:
-        return self.plan.components()
-
-    # -- hops and maps ----------------------------------------------------------------------
-    def restore_links(self) -> None:
-        """Back to the topology: ``POST /reset`` (drops every toxic), then the latencies again.
-
-        Use this instead of a bare FaultClient.reset(), which would leave the world
-        without its emulated latency.
-        """
-        restore_links(self.plan.hop_api, self.plan.links, self._log("hop"))
-
-    def fault_client(self) -> FaultClient:
-        """A :class:`harness.faults.client.FaultClient` connected to this stack's hop server."""
-        from harness.faults.client import FaultClient
-
-        return FaultClient.connect(self.hop_url)
-
-    def set_latency_map(self, component: str, version: str) -> None:
-        """PUT map ``version`` (see ``self.map_files``) on ``gateway`` or an edge (CTL-3)."""
-        set_latency_map(self.plan, self.map_files, component, version)
-
     # -- processes --------------------------------------------------------------------------
-    def components(self) -> list[str]:
-        return [component.name for component in self._components()]
-
-    def groups(self) -> dict[str, list[str]]:
-        """Group name (DC or edge id, ``hop``, ``dns``, ``gateway``) -> its components."""
-        return self.plan.groups()
-
     def pids(self) -> dict[str, int]:
         """Live component pids by name (the supervisor included)."""
         return self.processes.pids()
@@ -230,6 +182,12 @@ class LocalBackend:
     def handles(self) -> dict[str, str]:
         """Component name -> what runs it (here its pid), for ``up``'s table."""
         return {name: str(pid) for name, pid in self.pids().items()}
+
+    def death_watch(self) -> DeathWatcher:
+        """The supervisor's exit markers (:mod:`harness.stack.local.deaths`)."""
+        from harness.stack.local.deaths import DeathWatch
+
+        return DeathWatch(self.run_dir)
 
     def kill(self, component: str, timeout: float = 2.0) -> None:
         """SIGKILL a component or group and return once it is dead (a zombie counts)."""
@@ -245,9 +203,6 @@ class LocalBackend:
         """Start killed components of ``component`` (name or group) again and wait for them."""
         assert self.process is not None
         self.processes.restart(self.process, component, timeout)
-
-    def addresses(self) -> dict[str, str]:
-        return self.plan.addresses()
 
     def stop(self) -> None:
         """Tear down: EOF + SIGTERM to the supervisor, then SIGKILL whatever is left."""
@@ -276,17 +231,6 @@ class LocalBackend:
             self._claim.release()
             self._claim = None
 
-    def __enter__(self) -> LocalBackend:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 @contextlib.contextmanager
 def start_local_stack(
@@ -302,10 +246,7 @@ def start_local_stack(
     ``defects`` plants deliberate bugs (harness/stack/defects.py); None reads
     ``ULLC_REFERENCE_DEFECTS``, which is unset, hence no defect, by default.
     """
-    backend = LocalBackend(topology, network=network, seed=seed, defects=defects)
-    try:
-        backend.start()
-        backend.wait_healthy(timeout)
+    with running(
+        LocalBackend(topology, network=network, seed=seed, defects=defects), timeout
+    ) as backend:
         yield backend
-    finally:
-        backend.stop()

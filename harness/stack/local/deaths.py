@@ -1,59 +1,20 @@
-"""Components that died on their own: noticed, named, and shown with their last log lines.
+"""Deaths on the local backend: the supervisor's ``exited/<name>`` markers.
 
 The supervisor writes ``exited/<name>`` (the exit status) when a component ends,
-and removes it when the component is restarted. A death the harness caused on
-purpose (``LocalBackend.kill``, a chaos test's outage) is announced first in
-``killed/<name>``; any other marker is a crash, an OOM kill or a stranger's
-SIGKILL, which ``ullc-harness up`` reports and the pytest plugin turns into a
-failure of the running test.
+and removes it when the component is restarted. What counts as a death and how
+it is reported: :mod:`harness.stack.deaths`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from harness.stack.atomic import write_atomically
+from harness.stack.deaths import Death, announced_ns, death, expect, tail
 
 EXITED = "exited"
-KILLED = "killed"
-TAIL_LINES = 20
 
-
-@dataclass(frozen=True)
-class Death:
-    """One component that ended without being asked to."""
-
-    component: str
-    status: str
-    """Its exit status as the supervisor recorded it (negative: killed by that signal)."""
-    log: Path
-    tail: str
-    """The last lines of its log."""
-
-    def describe(self) -> str:
-        return (
-            f"component {self.component} of the reference stack died "
-            f"(exit status {self.status}); last log lines of {self.log}:\n{self.tail}"
-        )
-
-
-def expect(run_dir: Path, names: Iterable[str]) -> None:
-    """Announce that ``names`` are about to be killed on purpose (not a death to report)."""
-    (run_dir / KILLED).mkdir(exist_ok=True)
-    for name in names:
-        write_atomically(run_dir / KILLED / name, str(os.getpid()))
-
-
-def tail(path: Path, lines: int = TAIL_LINES) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as error:
-        return f"(no log: {error})"
-    return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
+__all__ = ["EXITED", "Death", "DeathWatch", "expect", "tail"]
 
 
 def _mtime_ns(path: Path) -> int | None:
@@ -72,7 +33,7 @@ class DeathWatch:
 
     def _expected(self, name: str) -> bool:
         """Killed on purpose: announced after the current process started (its pidfile)."""
-        announced = _mtime_ns(self.run_dir / KILLED / name)
+        announced = announced_ns(self.run_dir, name)
         started = _mtime_ns(self.run_dir / "pids" / f"{name}.json")
         return announced is not None and (started is None or announced >= started)
 
@@ -91,6 +52,5 @@ class DeathWatch:
             status = "unknown"
             with contextlib.suppress(OSError):
                 status = marker.read_text(encoding="utf-8").strip()
-            log = self.run_dir / "logs" / f"{marker.name}.log"
-            found.append(Death(marker.name, status, log, tail(log)))
+            found.append(death(self.run_dir, marker.name, status))
         return found

@@ -15,7 +15,6 @@ Protocol with the runner (all files in the run directory):
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib
 import json
@@ -30,20 +29,19 @@ from typing import Any
 
 from harness.stack import relay_seal, store_password
 from harness.stack.atomic import write_atomically
+from harness.stack.components import COMPONENT_MODULES
 from harness.stack.defects import parse_defects
 from harness.stack.local import reaper
 from harness.stack.plan import Component, Plan, Role
-from harness.stack.runtime import HOP_EVENT_LOOP_ENV, ComponentContext, run_loop
+from harness.stack.runtime import (
+    HOP_EVENT_LOOP_ENV,
+    ComponentContext,
+    log_to_stderr,
+    run_component,
+    run_loop,
+)
 from harness.stack.topology import load_topology, relocate
 
-COMPONENT_MODULES = {
-    Role.DNS: "harness.stack.components.dns_responder",
-    Role.GATEWAY: "harness.stack.components.gateway",
-    Role.EDGE: "harness.stack.components.edge",
-    Role.HANDLER: "harness.stack.components.handler",
-    Role.BOT: "harness.stack.components.bot",
-    Role.INGRESS: "harness.stack.components.ingress",
-}
 HOP_SERVER_MODULE = "harness.faults.api.server"
 STOP_GRACE_S = 2.0
 
@@ -111,25 +109,11 @@ class Supervisor:
     def _child_main(self, component: Component) -> int:
         if component.role is Role.REDIS:
             self._exec_redis(component)
-        logging.basicConfig(
-            stream=sys.stderr,
-            level=logging.INFO,
-            format="%(asctime)s.%(msecs)03d %(name)s %(levelname)s %(message)s",
-            datefmt="%H:%M:%S",
-            force=True,
-        )
+        log_to_stderr()
         ctx = ComponentContext(self.plan, component, self.run_dir, self.defects)
         if component.role is Role.HOP:
             return self._run_hop(ctx)
-        module = importlib.import_module(COMPONENT_MODULES[component.role])
-
-        async def main() -> None:
-            loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGTERM, ctx.stop.set)
-            await module.run(ctx)
-
-        run_loop(main())
-        return 0
+        return run_component(ctx)
 
     def _exec_redis(self, component: Component) -> None:
         host, port = self.plan.dcs[component.group].redis

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from harness.stack.deaths import Death, DeathWatcher, open_death_watch
 from harness.stack.docker import daemon, labels
 from harness.stack.docker.backend import DockerBackend, start_docker_stack
 
@@ -85,6 +86,42 @@ def test_process_faults_are_container_operations(stack: DockerBackend) -> None:
     stack.restart("dc-eu")
     assert {_state(stack, name) for name in stack.groups()["dc-eu"]} == {"running"}
     assert stack.prober.probe(stack.plan.component("dc-eu.handler")) is None
+
+
+def _deaths_within(watch: DeathWatcher, seconds: float) -> list[Death]:
+    deadline = time.monotonic() + seconds
+    while True:
+        found = watch.new_deaths()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def test_a_container_killed_behind_the_backends_back_is_reported_by_name(
+    stack: DockerBackend,
+) -> None:
+    watch = stack.death_watch()
+    # What `ullc-harness up` and a target file of it give the plugin: the same watch.
+    from_run_dir = open_death_watch(stack.run_dir)
+    assert watch.new_deaths() == []
+    stack.kill("dc-ap.bot-1")  # through the backend: announced, so not a death
+    assert _deaths_within(watch, 1.0) == []
+
+    victim = "dc-ap.bot-0"
+    subprocess.run(["docker", "kill", stack.handles()[victim]], check=True, capture_output=True)
+    (found,) = _deaths_within(watch, 10.0)
+    assert found.component == victim
+    assert found.status.startswith("137")  # SIGKILL, as Docker reports it
+    assert f"component {victim} of the reference stack died" in found.describe()
+    assert "ready" in found.tail  # its last log lines come with it
+    assert [d.component for d in from_run_dir.new_deaths()] == [victim]
+    assert watch.new_deaths() == []  # reported once
+
+    stack.restart("dc-ap")
+    subprocess.run(["docker", "kill", stack.handles()[victim]], check=True, capture_output=True)
+    # A death after a restart is a new death (the announcement predates this start).
+    assert [d.component for d in _deaths_within(watch, 10.0)] == [victim]
+    stack.restart("dc-ap")
 
 
 RUNNER = """
