@@ -57,8 +57,9 @@ def load_map(document: object, known_dcs: frozenset[str] | None = None) -> Laten
         value = document.get(field)
         if not isinstance(value, str) or not _ID.match(value):
             raise InvalidMap(f"{field}: expected a string of 1..64 [A-Za-z0-9._-], got {value!r}")
-    if known_dcs is not None and document["default_dc"] not in known_dcs:
-        raise InvalidMap(f"default_dc: unknown DC {document['default_dc']!r}, known {sorted(known_dcs)}")
+    default_dc = document["default_dc"]
+    if known_dcs is not None and default_dc not in known_dcs:
+        raise InvalidMap(f"default_dc: unknown DC {default_dc!r}, known {sorted(known_dcs)}")
     edges = document.get("edges")
     if not isinstance(edges, dict):
         raise InvalidMap("edges: expected an object of edge IP -> {DC: ms}")
