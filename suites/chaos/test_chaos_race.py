@@ -53,7 +53,8 @@ def test_signaling_behind_media_connects_within_race_bound(
     p95 = from_check[-(-95 * len(from_check) // 100) - 1]
     assert p95 <= bound_ms, (
         f"RACE-4 bound D + RTT_media + P(D) + 50 = {d_ms:g} + {world.media_rtt_ms:g} + "
-        f"P + 50 = {bound_ms:g} ms; p95 from the first check {p95:.1f} ms\n{stats.table()}"
+        f"P + 50 = {bound_ms:g} ms; p95 from the first check {p95:.1f} ms\n{stats.table()}\n"
+        f"slowest call: {_race_timeline(max(batch.results, key=_from_first_check_ms))}"
     )
     # The race really happened: no call can connect before its session exists, i.e.
     # before D + RTT_media (the signaling lag plus the media round trip).
@@ -106,6 +107,15 @@ def _from_first_check_ms(result: CallResult) -> float:
         return float("inf")
     first = next((e.t_ms for e in result.timeline if e.kind is EventKind.CHECK_SENT), 0.0)
     return result.connect_ms - first
+
+
+def _race_timeline(result: CallResult) -> str:
+    """When the call's session.created came and it connected, counted from the first check:
+    a late answer means signaling took longer than D, a late connect after it the media."""
+    first = next((e.t_ms for e in result.timeline if e.kind is EventKind.CHECK_SENT), 0.0)
+    marks = (EventKind.RESPONSE_RECEIVED, EventKind.CONNECTED, EventKind.FAILED)
+    points = [f"{e.kind.value} {e.t_ms - first:.1f} ms" for e in result.timeline if e.kind in marks]
+    return ", ".join(points) + f" (via {result.connected_via}, {result.failure or 'connected'})"
 
 
 def _edge_answer_ms(result: CallResult) -> float | None:
