@@ -229,18 +229,18 @@ def call_fault_machine(
             assert not problems, "\n".join([*problems, f"steps: {self.record.steps}"])
 
         def teardown(self) -> None:
-            for switch in [*self.faults.values(), *self.paused.values()]:
-                switch.remove()
-            self.faults.clear()
-            self.paused.clear()
-            if self.diverged:
-                world.restore_maps()
-                self.diverged = False
-            # Every sequence ends with a health call on the healed target: the machine
-            # always places a call, and recovery from whatever it did is checked.
-            time.sleep(HEAL_SETTLE_S)
-            self.healed_at = float("-inf")
             try:
+                for switch in [*self.faults.values(), *self.paused.values()]:
+                    switch.remove()
+                self.faults.clear()
+                self.paused.clear()
+                if self.diverged:
+                    world.restore_maps()
+                    self.diverged = False
+                # Every sequence ends with a health call on the healed target: the machine
+                # always places a call, and recovery from whatever it did is checked.
+                time.sleep(HEAL_SETTLE_S)
+                self.healed_at = float("-inf")
                 self.place_call()
                 self.no_rule_broken()
             finally:
