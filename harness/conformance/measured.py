@@ -68,6 +68,20 @@ class ChaosWorld(World):
             return super().signaling_lag_ms(extra_signaling_ms)
         return extra_signaling_ms + self.signaling_rtt_ms
 
+    def call_signaling_lag_ms(
+        self, extra_signaling_ms: float, answered_after_check_ms: float | None
+    ) -> float:
+        """RACE-4's D for one call that got ``session.created`` ``answered_after_check_ms``
+        after its first check. Measured, D's upper end is per call too: the session was
+        stored before that answer left (SIG-11), so D is at most the answer's time. The
+        larger of that and :meth:`signaling_lag_ms`: a hop or a loaded machine that held
+        one request past the added delay must not shrink that call's D (a call whose
+        answer came 164 ms late failed a bound computed from the nominal D)."""
+        d_ms = self.signaling_lag_ms(extra_signaling_ms)
+        if not self.measured or answered_after_check_ms is None:
+            return d_ms
+        return max(d_ms, answered_after_check_ms)
+
     def race_floor_ms(self, extra_signaling_ms: float = 0.0) -> float:
         """Measured: the delayed request cannot create the session sooner than ``extra``
         after it left. (The measured round trips carry the machine's noise, so they may

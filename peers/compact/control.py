@@ -35,21 +35,26 @@ async def read_json(request: web.Request) -> Any:
         raise ValueError(f"{constant} is not valid JSON")
 
     text = await request.text()
-    return json.loads(text, parse_constant=refuse)
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except RecursionError as exc:  # nested deeper than the parser goes: a bad body, not a crash
+        raise ValueError("the JSON body is nested too deeply") from exc
 
 
 class MapHolder:
     """The map one routing component uses; replaced whole, never edited (ROUTE-5)."""
 
-    def __init__(self, initial: LatencyMap) -> None:
+    def __init__(self, initial: LatencyMap, known_dcs: frozenset[str]) -> None:
         self.current = initial
+        self._known_dcs = known_dcs  # ROUTE-4: a map naming any other DC is refused
 
     async def get(self, _request: web.Request) -> web.Response:
         return web.json_response(self.current.document)  # CTL-2
 
     async def put(self, request: web.Request) -> web.Response:
         try:
-            new = load_map(await read_json(request))  # ROUTE-4: validate completely first
+            # ROUTE-4: validate completely first
+            new = load_map(await read_json(request), self._known_dcs)
         except (ValueError, InvalidMap) as exc:
             return error(400, f"latency map refused, the previous one stays in use: {exc}")
         self.current = new  # CTL-3: one assignment, atomic for every later decision

@@ -46,6 +46,7 @@ class Deployment:
             true_map,
             self.dcs,
             settings.signaling_timeout_ms,
+            frozenset(r.edge_ip for r in world.regions),
         )
         regions = [Region(ipaddress.IPv4Network(r.client_subnet), r.edge_ip) for r in world.regions]
         self.dns = DnsResponder(world.dns_addr, GLOBAL_NAME, regions, settings.dns_ttl_s)

@@ -31,7 +31,7 @@ class Edge:
         self.name = name
         self.media = media
         self.control_addr = control_addr
-        self.maps = control.MapHolder(latency_map)
+        self.maps = control.MapHolder(latency_map, frozenset(dcs))
         self._dcs = dcs
         self._transport: asyncio.DatagramTransport | None = None
         self._runner: web.AppRunner | None = None

@@ -27,10 +27,14 @@ class Gateway:
         latency_map: LatencyMap,
         dcs: dict[str, DataCenter],
         timeout_ms: int,
+        edge_ips: frozenset[str],
     ) -> None:
         self.ws_addr = ws_addr
         self.control_addr = control_addr
-        self.maps = control.MapHolder(latency_map)
+        self.maps = control.MapHolder(latency_map, frozenset(dcs))
+        # SIG-18: the client-facing addresses of this deployment's edges (canonical text);
+        # a session for any other edge_ip could never be reached by the client's checks.
+        self._edge_ips = edge_ips
         self._dcs = dcs
         # SIG-13 promises an answer within timeout_ms as the client sees it: give up on the DC
         # a little earlier, leaving room for the way back and a busy event loop.
@@ -85,9 +89,11 @@ class Gateway:
                 request = json.loads(text)
             except ValueError as exc:
                 raise messages.BadRequest(f"the frame is not JSON: {exc}") from exc
+            except RecursionError as exc:  # SIG-12: too deep for the parser is the sender's fault
+                raise messages.BadRequest("the frame nests JSON too deeply to parse") from exc
             if isinstance(request, dict):
                 request_id = request.get("request_id")
-            body = await self._create(messages.validate(request))
+            body = await self._create(messages.validate(request, self._edge_ips))
         except messages.BadRequest as exc:
             body = messages.error(request_id, "bad_request", str(exc), False)
         except Exception as exc:  # SIG-12: every request gets exactly one answer

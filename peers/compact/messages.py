@@ -34,8 +34,9 @@ def _credentials(value: object, where: str, required: set[str], allowed: set[str
         raise BadRequest(f"{where}.sdp: expected a string of at most 65536 characters")
 
 
-def validate(request: Any) -> dict[str, Any]:
-    """The request, or BadRequest naming the first offending field."""
+def validate(request: Any, edge_ips: frozenset[str]) -> dict[str, Any]:
+    """The request, or BadRequest naming the first offending field; an ``edge_ip`` must be
+    one of ``edge_ips``, the deployment's edges (SIG-18)."""
     if not isinstance(request, dict):
         raise BadRequest("the message must be a JSON object")
     if request.get("type") != "session.create":
@@ -69,6 +70,11 @@ def validate(request: Any) -> dict[str, Any]:
         edge_ip = request["edge_ip"]
         if not isinstance(edge_ip, str) or canonical_ip(edge_ip) is None:
             raise BadRequest(f"edge_ip: expected an IPv4 or IPv6 address, got {edge_ip!r}")
+        if canonical_ip(edge_ip) not in edge_ips:
+            raise BadRequest(
+                f"edge_ip: {edge_ip} is not an edge of this deployment (SIG-18); "
+                f"use the address the global endpoint resolves to, one of {sorted(edge_ips)}"
+            )
     else:
         for field in ("bot", "edge_ip"):
             if field in request:

@@ -88,6 +88,16 @@ def _error(message: stun.Message, code: int, reason: str) -> stun.Builder:
     )
 
 
+def _signed(builder: stun.Builder, message: stun.Message, key: bytes) -> bytes:
+    """The answer signed with the integrity attributes the check carried (RFC 8489 §9.1.3):
+    a check signed with MESSAGE-INTEGRITY-SHA256 alone gets MESSAGE-INTEGRITY-SHA256 alone."""
+    if message.first(stun.MESSAGE_INTEGRITY) is not None:
+        builder.add_integrity(key)
+    if message.first(stun.MESSAGE_INTEGRITY_SHA256) is not None:
+        builder.add_integrity_sha256(key)
+    return builder.finish()
+
+
 def answer(check: Check, bot_pwd: str, source: tuple[str, int]) -> bytes:
     """The bot's response to a check for a session it owns (STUN-43..50)."""
     message = check.message
@@ -105,12 +115,10 @@ def answer(check: Check, bot_pwd: str, source: tuple[str, int]) -> bytes:
     if unknown:  # STUN-46: 420 listing them, signed
         listing = b"".join(t.to_bytes(2, "big") for t in dict.fromkeys(unknown))
         builder = _error(message, 420, "Unknown Attribute").add(stun.UNKNOWN_ATTRIBUTES, listing)
-        return builder.add_integrity(key).finish()
+        return _signed(builder, message, key)
     if any(a.type == stun.ICE_CONTROLLED for a in covered):  # STUN-47: a lite bot never controls
-        return _error(message, 487, "Role Conflict").add_integrity(key).finish()
+        return _signed(_error(message, 487, "Role Conflict"), message, key)
     # STUN-48/49: stateless success; the same check always gets the same answer.
     builder = stun.Builder(stun.BINDING, stun.CLASS_SUCCESS, message.transaction_id)
-    builder.add_xor_mapped_address(source[0], source[1]).add_integrity(key)
-    if message.first(stun.MESSAGE_INTEGRITY_SHA256) is not None:
-        builder.add_integrity_sha256(key)
-    return builder.finish()
+    builder.add_xor_mapped_address(source[0], source[1])
+    return _signed(builder, message, key)

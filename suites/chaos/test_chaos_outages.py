@@ -35,7 +35,8 @@ def _kv_link(world: ChaosWorld) -> str:
     if world.kv_link is None:
         pytest.skip(
             "a user target's DC store is not behind a harness hop: the harness hops only the "
-            "client-facing endpoints (TGT-7), so store faults need --ullc-target reference"
+            "client-facing endpoints (TGT-7) and no target-file entry exposes a store, so "
+            "store faults (dc-kv links) run only where the harness runs the processes"
         )
     return world.kv_link
 

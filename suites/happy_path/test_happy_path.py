@@ -48,9 +48,11 @@ def test_p95_of_n_calls_is_under_budget(ullc_calls: CallRunner, ullc_budget_ms: 
 
 KNOWN_MEDIA_MS = 50.0
 """One-way latency the harness adds on a user target's media hops for the comparison."""
-KNOWN_SIGNALING_MS = 40.0
-"""... and on its gateway hop: a little less than media, so that the session is stored
-before the first check arrives and the comparison does not hinge on the hold (RACE-3)."""
+KNOWN_SIGNALING_MS = 25.0
+"""... and on its gateway hop: half of media, so that the session is stored well before the
+first check arrives and the comparison does not hinge on the hold (RACE-3). (At 40 ms, a
+10 ms lead, a loaded machine's timers let checks to a target without a hold lose the race
+and cost a pacing interval: a false failure.)"""
 
 
 @pytest.mark.requires_capability("sequential")
@@ -79,14 +81,34 @@ def test_ullc_beats_sequential_by_about_one_round_trip(
         for r in sequential.results
         if r.connect_ms is not None and r.response_ms is not None
     )
+    # What ULLC saves is the signaling round trip, which the reference world makes about
+    # the media one; on a user target it is the sequential calls' own signaling leg
+    # (request sent -> session.created), shorter than media in the world added above.
+    saved_rtt = (
+        rtt
+        if ullc_target.is_reference
+        else statistics.median(map(_signaling_ms, sequential.results))
+    )
     assert ullc.p50_ms is not None
     assert sequential.stats.p50_ms is not None
     saving = sequential.stats.p50_ms - ullc.p50_ms
     # ULLC takes the signaling round trip off the critical path: about one RTT saved.
-    assert saving > 0.5 * rtt, (ullc.to_json(), sequential.stats.to_json(), rtt)
-    assert saving < 2.0 * rtt, (ullc.to_json(), sequential.stats.to_json(), rtt)
+    judged = (
+        ullc.to_json(),
+        sequential.stats.to_json(),
+        f"saved {saving:.1f} ms of {saved_rtt:.1f}",
+    )
+    assert saving > 0.5 * saved_rtt, judged
+    assert saving < 2.0 * saved_rtt, judged
     # And no faster than physics: one client-DC round trip is the floor.
     assert ullc.p50_ms > 0.9 * rtt
+
+
+def _signaling_ms(result: CallResult) -> float:
+    """A call's signaling round trip: request sent -> session.created received."""
+    sent = next(e.t_ms for e in result.timeline if e.kind is EventKind.REQUEST_SENT)
+    assert result.response_ms is not None, result
+    return result.response_ms - sent
 
 
 @pytest.mark.requirements("ROUTE-7", "ROUTE-1", "FB-4")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import asdict
 
 import pytest
 
@@ -15,6 +16,7 @@ from harness.conformance.bounds import World, fallback_bound_ms, race_bound_ms
 from harness.conformance.crafting import EXPECTATIONS, Reply, Variant, craft
 from harness.conformance.datagrams import exchange_sync
 from harness.conformance.judging import judge
+from harness.conformance.measured import ChaosWorld
 from harness.faults.log import FaultAction, FaultLog
 from harness.protocol.ice import build_binding_success, generate_credentials
 from harness.protocol.ice_responder import Outcome, decide
@@ -157,3 +159,16 @@ def test_race_bound_uses_the_pacing_interval_in_force_at_d() -> None:  # RACE-4,
     assert race_bound_ms(500.0, 100.0, 50.0) == 500 + 100 + 100 + 50
     assert race_bound_ms(600.0, 100.0, 50.0) == 600 + 100 + 200 + 50
     assert race_bound_ms(5000.0, 100.0, 50.0) == 5000 + 100 + 200 + 50
+
+
+def test_a_measured_worlds_race_lag_is_read_per_call_and_never_below_the_nominal() -> None:
+    base = asdict(World.from_topology(default_topology(), Limits()))
+    measured = ChaosWorld(**base, measured=True, signaling_rtt_ms=2.0)
+    # D's upper end: the added delay plus the measured signaling round trip...
+    assert measured.call_signaling_lag_ms(400.0, None) == 402.0
+    assert measured.call_signaling_lag_ms(400.0, 380.0) == 402.0
+    # ... or, when this call's session.created came later, that answer's time (SIG-11).
+    assert measured.call_signaling_lag_ms(400.0, 564.5) == 564.5
+    # The reference world's D comes from its topology, whatever one call saw.
+    reference = ChaosWorld(**base, measured=False)
+    assert reference.call_signaling_lag_ms(100.0, 564.5) == reference.signaling_lag_ms(100.0)
