@@ -9,6 +9,7 @@ Each instance claims a fresh 127.X block, so several can run at once.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 
 
 class PeerStartError(RuntimeError):
@@ -77,13 +79,26 @@ def running_peer(
         # Output goes to a file, never a pipe: a pipe nobody reads would block the peer.
         with log.open("wb") as sink:
             process = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+                command,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_terminate_with_parent,
             )
         try:
             network = _wait_ready(process, log, start_timeout_s)
             yield Peer(target=target, network=network, pid=process.pid, hold_ms=hold_ms, log=log)
         finally:
             _stop(process)
+
+
+def _terminate_with_parent() -> None:
+    # A test run killed by SIGTERM or SIGKILL never reaches its fixture's teardown; the
+    # kernel then stops the peer instead (Linux; elsewhere teardown is the only way).
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

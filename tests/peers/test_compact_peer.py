@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from harness.target import load_target
+from peers.compact.launch import REPO_ROOT as ROOT
 from peers.compact.launch import Peer, running_peer
 
 
@@ -57,3 +59,42 @@ def test_two_peers_run_side_by_side_on_their_own_networks(compact_peer: Peer) ->
         assert second.network != compact_peer.network
         summary = _connect(second.target, 5, "ullc")
     assert summary["connected"] == 5, summary
+
+
+def test_a_peer_stops_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
+    # SIGKILL skips every teardown: only the kernel's parent-death signal can stop the peer.
+    pid_file = tmp_path / "peer.pid"
+    starter = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from peers.compact.launch import running_peer\n"
+        "with running_peer(0, directory=Path(sys.argv[1])) as peer:\n"
+        "    Path(sys.argv[1], 'peer.pid').write_text(str(peer.pid))\n"
+        "    time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", starter, str(tmp_path)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline and parent.poll() is None:
+            time.sleep(0.1)
+        assert pid_file.exists(), "the peer did not start"
+        peer_pid = int(pid_file.read_text())
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while _alive(peer_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(peer_pid), f"peer {peer_pid} outlived the killed process that started it"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
+def _alive(pid: int) -> bool:
+    # A zombie (exited, parent gone, not yet reaped by init) counts as gone.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
