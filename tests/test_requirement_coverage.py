@@ -114,6 +114,7 @@ def test_untested_file_must_map_ids_to_reasons() -> None:
         parse("SIG-1 = ")
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_coverage_command_prints_json_and_writes_markdown(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

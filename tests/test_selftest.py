@@ -32,6 +32,7 @@ def test_every_defect_has_exactly_one_catalog_entry() -> None:
     assert sorted(e.defect.value for e in CATALOG) == sorted(d.value for d in Defect)
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_every_known_catcher_is_a_shipped_suite_test() -> None:
     collected = [c.test for c in collect()]
     for entry in CATALOG:

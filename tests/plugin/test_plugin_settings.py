@@ -223,6 +223,7 @@ def test_disabled_plugin_adds_nothing(pytester: pytest.Pytester) -> None:
     help_text.stdout.no_fnmatch_line("*--ullc-target*")
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_a_run_that_never_asks_for_the_target_starts_nothing(
     pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

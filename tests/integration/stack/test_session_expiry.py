@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from aioice import stun
 from ullc_stack_helpers import (
     Creds,
@@ -39,6 +40,7 @@ def _exists(stack: LocalBackend, key: str) -> bool:
         return bool(client.exists(key))
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_sessions_expire_from_redis_and_then_get_no_answer(tmp_path: Path) -> None:
     with start_local_stack(_small_world(tmp_path), timeout=30) as stack:
         edge = stack.plan.edge_public("edge-us")

@@ -302,6 +302,7 @@ def _closed_by_server(sock: socket.socket, within_s: float) -> bool:
     return True
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_partial_requests_are_closed_on_every_http_server(stack: LocalBackend) -> None:
     plan = stack.plan
     servers = {

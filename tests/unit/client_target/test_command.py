@@ -47,6 +47,7 @@ def test_a_failing_client_is_a_failed_run_with_its_output(tmp_path: Path) -> Non
     assert "no answer" in run.describe()
 
 
+@pytest.mark.slow  # end to end, long: kept out of the 5-min default run, .ci/run runs -m slow
 def test_a_client_past_its_time_limit_is_killed_with_its_children(tmp_path: Path) -> None:
     pid_file = tmp_path / "child.pid"
     # A shell that leaves a sleeping child: killing only the shell would orphan it.
