@@ -41,9 +41,6 @@ DEADLINE_MARGIN_S = 1.0
 """SIG-15: the deadline is at least the target's signaling timeout plus this, so the
 gateway's own ``timeout`` error reaches the client before the deadline does."""
 
-CATCH_UP_S = 0.002
-"""Off the call's clock: enough for ready callbacks (a close's few loop turns) to run."""
-
 
 class UllcClient:
     """A client of ``target``; open it (``async with``) before placing calls."""
@@ -157,10 +154,6 @@ class UllcClient:
                 hint="add 'sequential' to [capabilities].modes if it has one (SIG-9, TGT-4)",
             )
         gateway = self.gateway
-        # A loop that was stopped between calls (a fixture's asyncio.Runner, a user's
-        # run_until_complete) has not yet read a close that arrived meanwhile: one
-        # short wait lets it, before is_open is trusted and the request goes out.
-        await asyncio.sleep(CATCH_UP_S)
         if not gateway.is_open:
             # The gateway dropped us between calls (a restart, a chaos fault). A
             # real client re-connects in the background before the next call, so

@@ -26,6 +26,8 @@ from harness.client.media import (
     Retransmission,
 )
 from harness.client.result import Via
+from harness.evidence import Evidence
+from harness.fixtures.calls import ClientHandle
 from harness.signaling import ErrorCode, Mode
 
 T = TypeVar("T")
@@ -326,10 +328,10 @@ def test_a_dropped_gateway_connection_is_reopened_before_the_next_call() -> None
 
 
 def test_a_close_that_came_while_the_loop_was_stopped_does_not_fail_the_next_call() -> None:
-    # The ullc_client fixture's loop stops between calls, so a TCP close that arrives
-    # meanwhile (a hop healing a partition closes without a close frame) is still
-    # unread when the next call starts; seen in the stateful fuzz. The call must
-    # notice it and re-connect before sending, not send into the dead connection.
+    # The ullc_client fixture's loop (ClientHandle) stops between calls, so a TCP close
+    # that arrives meanwhile (a hop healing a partition closes without a close frame)
+    # is still unread when the next call starts; seen in the stateful fuzz. The call
+    # must notice it and re-connect before sending, not send into the dead connection.
     peers = asyncio.new_event_loop()
     thread = threading.Thread(target=peers.run_forever, daemon=True)
     thread.start()
@@ -349,14 +351,14 @@ def test_a_close_that_came_while_the_loop_was_stopped_does_not_fail_the_next_cal
 
     bot_address, gw = on_peers(start())
     try:
-        with asyncio.Runner() as client_loop:
-            target = make_target(gw.url, bot_address)
-            client = client_loop.run(UllcClient(target).open())
-            assert client_loop.run(client.connect()).connected
+        handle = ClientHandle(make_target(gw.url, bot_address), Evidence("stopped-loop"))
+        try:
+            assert handle.connect().connected
             on_peers(abort_all(gw))
             time.sleep(0.2)  # the FIN is in the client's kernel, its loop is stopped
-            second = client_loop.run(client.connect())
-            client_loop.run(client.close())
+            second = handle.connect()
+        finally:
+            handle.close()
         assert second.connected, second.detail
         assert len(gw.connections) == 2
     finally:
