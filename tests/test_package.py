@@ -147,6 +147,20 @@ class InstalledVenv:
     def bin(self, name: str) -> str:
         return str(self.path / "bin" / name)
 
+    def run(
+        self, argv: list[str], cwd: Path, timeout: float = 180
+    ) -> subprocess.CompletedProcess[str]:
+        """``argv`` with this venv's environment, output captured; never raises on exit status."""
+        return subprocess.run(
+            argv,
+            cwd=cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
 
 @pytest.fixture(scope="module")
 def installed_venv(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> InstalledVenv:
@@ -177,14 +191,8 @@ def test_installed_harness_places_calls_from_inside_the_clone(
     # The README's first line runs in the clone: its harness/ folder, which lacks the
     # packaged harness.specs and harness.suites, must not shadow the install in any
     # process the harness starts (the stack's supervisor once imported it from there).
-    connected = subprocess.run(
-        [installed_venv.bin("ullc-harness"), "connect", "--calls", "2", "--json"],
-        cwd=ROOT,
-        env=installed_venv.env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+    connected = installed_venv.run(
+        [installed_venv.bin("ullc-harness"), "connect", "--calls", "2", "--json"], cwd=ROOT
     )
     assert connected.returncode == 0, connected.stdout[-3000:] + connected.stderr[-3000:]
     assert json.loads(connected.stdout.splitlines()[-1])["connected"] == 2
@@ -200,23 +208,14 @@ def test_installed_wheel_collects_every_suite_from_an_empty_folder(
     python = venv / "bin" / "python"
     empty = tmp_path / "empty"
     empty.mkdir()
-    where = subprocess.run(
-        [str(python), "-c", "import harness.suites; print(harness.suites.__file__)"],
-        cwd=empty,
-        env=installed_venv.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    located = installed_venv.run(
+        [str(python), "-c", "import harness.suites; print(harness.suites.__file__)"], cwd=empty
+    )
+    assert located.returncode == 0, located.stderr
+    where = located.stdout
     assert where.startswith(str(venv)), where
-    collected = subprocess.run(
-        [str(venv / "bin" / "ullc-harness"), "run", "--", "--collect-only", "-q"],
-        cwd=empty,
-        env=installed_venv.env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+    collected = installed_venv.run(
+        [str(venv / "bin" / "ullc-harness"), "run", "--", "--collect-only", "-q"], cwd=empty
     )
     output = collected.stdout + collected.stderr
     assert collected.returncode == 0, output[-4000:]
