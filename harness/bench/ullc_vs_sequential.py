@@ -108,8 +108,8 @@ def _round(value: float | None) -> float | None:
 
 
 def _dns_ms(result: CallResult) -> float | None:
-    sent = next((e.t_ms for e in result.timeline if e.kind is EventKind.DNS_SENT), None)
-    answered = next((e.t_ms for e in result.timeline if e.kind is EventKind.DNS_ANSWERED), None)
+    sent = result.first_ms(EventKind.DNS_SENT)
+    answered = result.first_ms(EventKind.DNS_ANSWERED)
     return None if sent is None or answered is None else answered - sent
 
 

@@ -106,6 +106,18 @@ class CallResult:
     def connected(self) -> bool:
         return self.outcome is CallOutcome.CONNECTED
 
+    def first_ms(self, kind: EventKind) -> float | None:
+        """When the call's first ``kind`` event happened (ms after ``connect``), or None."""
+        return next((event.t_ms for event in self.timeline if event.kind is kind), None)
+
+    @property
+    def signaling_ms(self) -> float | None:
+        """The signaling round trip: request sent -> answer received (None without both)."""
+        sent = self.first_ms(EventKind.REQUEST_SENT)
+        if sent is None or self.response_ms is None:
+            return None
+        return self.response_ms - sent
+
     @property
     def failure(self) -> str | None:
         """``None`` when connected, else the outcome name, with the code for signaling errors."""

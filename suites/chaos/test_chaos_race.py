@@ -110,7 +110,7 @@ def _from_first_check_ms(result: CallResult) -> float:
     """Connect latency counted from the first check (infinite for a failed call)."""
     if not result.connected or result.connect_ms is None:
         return float("inf")
-    first = next((e.t_ms for e in result.timeline if e.kind is EventKind.CHECK_SENT), 0.0)
+    first = result.first_ms(EventKind.CHECK_SENT) or 0.0
     return result.connect_ms - first
 
 
@@ -121,7 +121,7 @@ def _call_bound_ms(world: ChaosWorld, result: CallResult, extra_ms: float) -> fl
 
 
 def _answered_after_check_ms(result: CallResult) -> float | None:
-    first = next((e.t_ms for e in result.timeline if e.kind is EventKind.CHECK_SENT), None)
+    first = result.first_ms(EventKind.CHECK_SENT)
     if first is None or result.response_ms is None:
         return None
     return result.response_ms - first
@@ -130,7 +130,7 @@ def _answered_after_check_ms(result: CallResult) -> float | None:
 def _race_timeline(result: CallResult) -> str:
     """When the call's session.created came and it connected, counted from the first check:
     a late answer means signaling took longer than D, a late connect after it the media."""
-    first = next((e.t_ms for e in result.timeline if e.kind is EventKind.CHECK_SENT), 0.0)
+    first = result.first_ms(EventKind.CHECK_SENT) or 0.0
     marks = (EventKind.RESPONSE_RECEIVED, EventKind.CONNECTED, EventKind.FAILED)
     points = [f"{e.kind.value} {e.t_ms - first:.1f} ms" for e in result.timeline if e.kind in marks]
     return ", ".join(points) + f" (via {result.connected_via}, {result.failure or 'connected'})"
@@ -139,7 +139,7 @@ def _race_timeline(result: CallResult) -> str:
 def _edge_answer_ms(result: CallResult) -> float | None:
     """When the first authentic success from the resolved edge reached the client,
     counted from the first check."""
-    first = next((e.t_ms for e in result.timeline if e.kind is EventKind.CHECK_SENT), 0.0)
+    first = result.first_ms(EventKind.CHECK_SENT) or 0.0
     answered = next(
         (
             e.t_ms
