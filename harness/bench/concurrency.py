@@ -103,6 +103,15 @@ class Concurrency:
     def judged(self) -> list[Judged]:
         return [Judged(P99, self.p99_all_calls_ms)]
 
+    @property
+    def cpu_budget_ms_per_call(self) -> float | None:
+        """CPU per call (client and stack) that fits the p99 goal: the cores can give the
+        calls at most cores x 500 ms before the goal has passed. A run that spends more
+        is CPU-bound above the goal, whatever its code does with the time."""
+        if self.concurrent < 1:
+            return None
+        return self.load.cpus * P99.limit / self.concurrent
+
     def rows(self) -> list[Row]:
         (p99,) = self.judged
         lat = self.latency
@@ -123,6 +132,7 @@ class Concurrency:
             ("wall time (opening clients + calls)", f"{self.wall_s:.1f} s", "", ""),
             *_cpu_rows(self.cpu),
             *_cpu_rows(self.call_cpu, " (calls only)"),
+            *_headroom_rows(self),
             ("machine load", self.load.text(), "", ""),
         ]  # fmt: skip
 
@@ -151,6 +161,7 @@ class Concurrency:
             "load": self.load.to_json(),
             **({} if self.cpu is None else {"cpu": self.cpu.to_json()}),
             **({} if self.call_cpu is None else {"call_cpu": self.call_cpu.to_json()}),
+            **_headroom_json(self),
             "percentile_method": "nearest-rank",
         }
 
@@ -171,6 +182,36 @@ def _cpu_rows(cpu: CpuCost | None, phase: str = "") -> list[Row]:
             if cpu.by_component else []
         ),
     ]  # fmt: skip
+
+
+def _headroom_rows(run: Concurrency) -> list[Row]:
+    """Why a CPU-bound run missed: the cores' budget per call against what was spent."""
+    cpu, budget = run.call_cpu, run.cpu_budget_ms_per_call
+    if cpu is None or budget is None or cpu.wall_s is None:
+        return []
+    cores = run.load.cpus
+    busy = cpu.cores_busy(cores)
+    name, seconds = cpu.busiest()
+    spent = cpu.per_call_ms(cpu.total_s) or 0.0
+    return [
+        ("  CPU of the calls / their wall time", f"{cpu.total_s:.2f} CPU-s / {cpu.wall_s:.2f} s"
+         + ("" if busy is None else f": {cores} cores {busy:.0%} busy"), "", ""),
+        ("  busiest process (one core: a floor under the slowest call)",
+         f"{name} {seconds:.2f} CPU-s", "", ""),
+        (f"  CPU per call the p99 goal allows on {cores} cores",
+         f"{budget:.2f} ms (spent {spent:.2f} ms, x{spent / budget:.1f})", "", ""),
+    ]  # fmt: skip
+
+
+def _headroom_json(run: Concurrency) -> dict[str, Any]:
+    cpu, budget = run.call_cpu, run.cpu_budget_ms_per_call
+    if cpu is None or budget is None:
+        return {}
+    busy = cpu.cores_busy(run.load.cpus)
+    return {
+        "cpu_budget_ms_per_call": round(budget, 3),
+        "cores_busy": None if busy is None else round(busy, 3),
+    }
 
 
 def _all_text(value: float | None) -> str:

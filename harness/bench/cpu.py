@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ class CpuMark:
     stack_s: dict[int, float]
     names: dict[int, str] = field(default_factory=dict)
     """Component name by pid, when the stack's pids came with names (per-component cost)."""
+    at: float | None = None
+    """``time.monotonic()`` of the mark: with two marks, the wall time the CPU was spent in."""
 
     @classmethod
     def now(cls, stack_pids: Iterable[int] | Mapping[str, int]) -> CpuMark:
@@ -53,7 +56,11 @@ class CpuMark:
         pids = stack_pids.values() if isinstance(stack_pids, Mapping) else stack_pids
         found = {pid: process_cpu_s(pid) for pid in pids}
         used = {pid: cpu for pid, cpu in found.items() if cpu is not None}
-        return cls(own_cpu_s(), used, names)
+        return cls(own_cpu_s(), used, names, time.monotonic())
+
+
+CLIENT = "client"
+"""The busiest-process name of the client (the process that runs the bench)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ class CpuCost:
     by_component: dict[str, float] = field(default_factory=dict)
     """Stack CPU seconds per component (when the marks knew the names): where to look
     first when the stack's share grows."""
+    wall_s: float | None = None
+    """Wall time between the two marks, when both knew it."""
 
     @classmethod
     def between(cls, before: CpuMark, after: CpuMark, calls: int) -> CpuCost:
@@ -72,7 +81,28 @@ class CpuCost:
             before.names[pid]: seconds for pid, seconds in spent.items() if pid in before.names
         }
         total = max(0.0, sum(spent.values()))
-        return cls(calls, after.client_s - before.client_s, total, by_component)
+        wall = None if before.at is None or after.at is None else after.at - before.at
+        return cls(calls, after.client_s - before.client_s, total, by_component, wall)
+
+    @property
+    def total_s(self) -> float:
+        return self.client_s + self.stack_s
+
+    def busiest(self) -> tuple[str, float]:
+        """The process that spent the most CPU, and its seconds.
+
+        One process runs on one core at a time, so however many cores there are, the
+        work it did takes at least that long: a floor under the run's slowest call
+        whenever every call needs that process (the client, a hop, a gateway).
+        """
+        return max([(CLIENT, self.client_s), *self.by_component.items()], key=lambda i: i[1])
+
+    def cores_busy(self, cores: int) -> float | None:
+        """Share of ``cores`` the client and stack kept busy between the marks: near 1,
+        the run was CPU-bound and its latency is a queue for the cores."""
+        if self.wall_s is None or self.wall_s <= 0 or cores < 1:
+            return None
+        return self.total_s / (cores * self.wall_s)
 
     def top_components(self, count: int) -> list[tuple[str, float]]:
         """The ``count`` costliest components, ms of CPU per call, costliest first."""
@@ -97,6 +127,11 @@ class CpuCost:
             "stack_cpu_ms_per_call": rounded(self.per_call_ms(self.stack_s)),
             "calls_per_core_s": rounded(self.calls_per_core_s),
         }
+        if self.wall_s is not None:
+            name, seconds = self.busiest()
+            body["cpu_s"] = rounded(self.total_s)
+            body["wall_s"] = rounded(self.wall_s)
+            body["busiest_process"] = {"name": name, "cpu_s": rounded(seconds)}
         if self.by_component:
             body["stack_cpu_ms_per_call_by_component"] = {
                 name: rounded(self.per_call_ms(seconds))

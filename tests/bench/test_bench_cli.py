@@ -92,6 +92,18 @@ def test_concurrency_and_startup_sections_shape(tmp_path: Path) -> None:
         assert 0.0 <= calls[key] <= whole[key]
     assert calls["stack_cpu_ms_per_call"] > 0.0
     assert "(calls only)" in completed.stdout
+    # Why a CPU-bound run misses: the cores' budget per call against what was spent.
+    cores = concurrency["load"]["cpus"]
+    assert concurrency["cpu_budget_ms_per_call"] == pytest.approx(cores * 500.0 / 20)
+    assert calls["cpu_s"] > 0.0
+    assert 0.0 < calls["wall_s"] <= concurrency["wall_s"]
+    assert concurrency["cores_busy"] == pytest.approx(
+        calls["cpu_s"] / (cores * calls["wall_s"]), abs=0.01
+    )
+    busiest = calls["busiest_process"]
+    assert busiest["name"] in {"client", *calls["stack_cpu_ms_per_call_by_component"]}
+    assert 0.0 < busiest["cpu_s"] <= calls["cpu_s"]
+    assert "busiest process" in completed.stdout
     startup = body["startup"]
     assert isinstance(startup, dict)
     _judged(startup)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from harness.bench.cpu import CpuCost, CpuMark, process_cpu_s
+from harness.bench.cpu import CLIENT, CpuCost, CpuMark, process_cpu_s
 
 
 def test_a_busy_process_shows_its_cpu_and_a_gone_one_none() -> None:
@@ -63,3 +63,40 @@ def test_a_mark_of_named_pids_knows_each_process_by_name() -> None:
     mark = CpuMark.now({"me": os.getpid(), "gone": 2**22 + 1})
     assert mark.names[os.getpid()] == "me"
     assert set(mark.stack_s) == {os.getpid()}
+
+
+def test_the_busiest_process_and_the_cores_share_come_from_the_marks_and_their_times() -> None:
+    before = CpuMark(client_s=1.0, stack_s={10: 2.0, 11: 0.5}, names={10: "hop", 11: "edge"},
+                     at=100.0)  # fmt: skip
+    after = CpuMark(client_s=1.4, stack_s={10: 2.9, 11: 0.8}, names={10: "hop", 11: "edge"},
+                    at=101.0)  # fmt: skip
+    cost = CpuCost.between(before, after, calls=100)
+    assert cost.wall_s == 1.0
+    assert cost.busiest() == ("hop", pytest.approx(0.9))
+    # 1.6 CPU-s in 1 s: two cores 80 % busy, four cores 40 %.
+    assert cost.cores_busy(2) == pytest.approx(0.8)
+    assert cost.cores_busy(4) == pytest.approx(0.4)
+    body = cost.to_json()
+    assert body["busiest_process"] == {"name": "hop", "cpu_s": 0.9}
+    assert (body["cpu_s"], body["wall_s"]) == (1.6, 1.0)
+
+
+def test_the_client_is_the_busiest_process_when_it_spent_the_most() -> None:
+    before = CpuMark(client_s=0.0, stack_s={10: 0.0}, names={10: "hop"}, at=0.0)
+    after = CpuMark(client_s=1.2, stack_s={10: 0.7}, names={10: "hop"}, at=2.0)
+    assert CpuCost.between(before, after, calls=500).busiest() == (CLIENT, 1.2)
+
+
+def test_marks_without_times_leave_the_wall_and_the_share_unknown() -> None:
+    cost = CpuCost.between(CpuMark(0.0, {}), CpuMark(1.0, {}), calls=10)
+    assert cost.wall_s is None
+    assert cost.cores_busy(2) is None
+    assert "busiest_process" not in cost.to_json()
+
+
+def test_a_real_mark_knows_when_it_was_taken() -> None:
+    first = CpuMark.now([os.getpid()])
+    second = CpuMark.now([os.getpid()])
+    assert first.at is not None
+    assert second.at is not None
+    assert second.at >= first.at
