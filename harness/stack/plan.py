@@ -38,6 +38,7 @@ HANDLER_PORT = 8080
 BOT_HTTP_PORT = 8081
 REDIS_PORT = 6379
 SIGNALING_TIMEOUT_S = 2.0  # SIG-13; the target file states it as signaling_timeout_ms
+INGRESS_HOLD_S = 0.250  # RACE-3 H; the target file states it as hold_ms
 
 
 class Transport(StrEnum):

@@ -7,8 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 from harness.signaling import Mode
-from harness.stack.components.ingress import HOLD_S as INGRESS_HOLD_S
-from harness.stack.plan import SIGNALING_TIMEOUT_S, Plan
+from harness.stack.plan import INGRESS_HOLD_S, SIGNALING_TIMEOUT_S, Plan
 from harness.target.model import (
     Capabilities,
     ClientSettings,

@@ -29,7 +29,7 @@ from harness.protocol.ice import build_binding_error
 from harness.protocol.ice_responder import ingress_ufrag
 from harness.stack import kv
 from harness.stack.defects import Defect
-from harness.stack.plan import Address
+from harness.stack.plan import INGRESS_HOLD_S, Address
 from harness.stack.relay_seal import Unsealer, read_key, seal
 from harness.stack.runtime import ComponentContext, UdpEndpoint, bind_udp, parse_address
 from harness.stack.sessions import (
@@ -40,7 +40,7 @@ from harness.stack.sessions import (
     session_key,
 )
 
-HOLD_S = 0.250  # RACE-3 H
+HOLD_S = INGRESS_HOLD_S
 HOLD_PER_UFRAG = 4
 HOLD_TOTAL = 10_000
 FLOW_IDLE_S = 60.0
