@@ -73,7 +73,10 @@ class Handler:
         self.redis = kv.session_store(ctx, connections=KV_CONNECTIONS)
         self.http: aiohttp.ClientSession | None = None
         self.edges = EdgeAddresses.of(ctx.plan)
-        self.session_urls: dict[str, URL] = {}
+        # Parsed once per bot instance: aiohttp parses a str URL on every request.
+        self.sessions_urls = {
+            bot.http: URL(f"http://{bot.http[0]}:{bot.http[1]}/sessions") for bot in dc.bots
+        }
         self.created: dict[str, dict[str, Any]] = {}
         """Defect.LISTING_SHOWS_CREDENTIALS only: creation bodies kept for the listing."""
 
@@ -83,7 +86,7 @@ class Handler:
         edge = self.edges.edge(edge_ip)
         return plan.pin_address(edge or plan.topology.home_edge(self.dc.name), self.dc.name)
 
-    async def _bot_call(self, url: str | URL, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def _bot_call(self, url: URL, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         assert self.http is not None
         async with self.http.post(url, json=body) as reply:
             return reply.status, await reply.json(content_type=None)
@@ -115,11 +118,7 @@ class Handler:
             bot_pwd = message["bot"]["ice_pwd"]
         session_id = f"{self.dc.name}-{secrets.token_hex(8)}"
         instance = next(self.instances)
-        base = f"http://{instance.http[0]}:{instance.http[1]}"
-        # Parsed once per instance: aiohttp parses a str URL on every request.
-        sessions_url = self.session_urls.get(base)
-        if sessions_url is None:
-            sessions_url = self.session_urls[base] = URL(f"{base}/sessions")
+        sessions_url = self.sessions_urls[instance.http]
         create_body = {
             "session_id": session_id,
             "bot_ufrag": bot_ufrag,
@@ -145,7 +144,7 @@ class Handler:
             if sequential:
                 # The baseline's second step: a media endpoint allocated after the session.
                 media_body = {"media": {"ip": media[0], "port": media[1]}}
-                status, _ = await self._bot_call(f"{base}/sessions/{session_id}/media", media_body)
+                status, _ = await self._bot_call(sessions_url / session_id / "media", media_body)
                 if status != 200:
                     return web.json_response(
                         {"code": "unavailable", "message": "media allocation failed"}, status=503
