@@ -10,11 +10,9 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from harness.stack.deaths import Death, announced_ns, death, expect, tail
+from harness.stack.deaths import Death, announced_ns, death
 
 EXITED = "exited"
-
-__all__ = ["EXITED", "Death", "DeathWatch", "expect", "tail"]
 
 
 def _mtime_ns(path: Path) -> int | None:

@@ -9,9 +9,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from harness.stack import deaths
 from harness.stack.errors import StackStartError
 from harness.stack.health import Prober
-from harness.stack.local import deaths, reaper
+from harness.stack.local import reaper
 from harness.stack.plan import Plan
 
 
