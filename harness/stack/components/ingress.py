@@ -40,7 +40,6 @@ from harness.stack.sessions import (
     session_key,
 )
 
-HOLD_S = INGRESS_HOLD_S
 HOLD_PER_UFRAG = 4
 HOLD_TOTAL = 10_000
 FLOW_IDLE_S = 60.0
@@ -205,7 +204,7 @@ class Ingress:
         queue = self.held.get(ufrag)
         if queue is None:
             queue = self.held[ufrag] = collections.deque()
-            asyncio.get_running_loop().call_later(HOLD_S, self._expire, ufrag)
+            asyncio.get_running_loop().call_later(INGRESS_HOLD_S, self._expire, ufrag)
         for index, older in enumerate(queue):
             if older.data == item.data and older.source == item.source:
                 # A retransmission of a held check (STUN-30: byte for byte the same):
@@ -244,7 +243,7 @@ class Ingress:
         queue = self.held.get(ufrag)
         if queue is None:
             return
-        deadline = time.monotonic() - HOLD_S
+        deadline = time.monotonic() - INGRESS_HOLD_S
         while queue and queue[0].at <= deadline + 1e-3:
             queue.popleft()
             self.held_total -= 1
@@ -252,7 +251,7 @@ class Ingress:
             self.counters["hold-expired"] += 1
         if queue:
             asyncio.get_running_loop().call_later(
-                max(queue[0].at + HOLD_S - time.monotonic(), 0.001), self._expire, ufrag
+                max(queue[0].at + INGRESS_HOLD_S - time.monotonic(), 0.001), self._expire, ufrag
             )
         else:
             del self.held[ufrag]

@@ -24,8 +24,8 @@ from harness.conformance.bounds import HOLD_MS, SLACK_MS
 from harness.protocol import ice
 from harness.spec_index import by_id, parse, requirements, statements, statements_in
 from harness.spec_quantities import MARKER, conflicts, malformed
-from harness.stack.components.ingress import HOLD_PER_UFRAG, HOLD_S, HOLD_TOTAL
-from harness.stack.plan import SIGNALING_TIMEOUT_S
+from harness.stack.components.ingress import HOLD_PER_UFRAG, HOLD_TOTAL
+from harness.stack.plan import INGRESS_HOLD_S, SIGNALING_TIMEOUT_S
 from harness.target.model import DEFAULT_STUN_PORT, Limits
 
 SPECS = Path(__file__).resolve().parents[3] / "specs"
@@ -171,7 +171,7 @@ HARNESS_VALUES: dict[str, tuple[Decimal, ...]] = {
     "call_deadline": (_ms(DEFAULT_DEADLINE_S), _ms(ice.DEFAULT_DEADLINE_S)),
     "deadline_margin": (_ms(DEADLINE_MARGIN_S),),
     "signaling_timeout": (_ms(SIGNALING_TIMEOUT_S), Decimal(Limits().signaling_timeout_ms)),
-    "hold": (_ms(HOLD_S), Decimal(str(HOLD_MS))),
+    "hold": (_ms(INGRESS_HOLD_S), Decimal(str(HOLD_MS))),
     "hold_per_ufrag": (Decimal(HOLD_PER_UFRAG),),
     "hold_total": (Decimal(HOLD_TOTAL),),
     "race_slack": (Decimal(str(SLACK_MS)),),
