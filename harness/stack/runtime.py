@@ -104,6 +104,29 @@ def run_component(ctx: ComponentContext) -> int:
     return 0
 
 
+def run_hop_server(ctx: ComponentContext, seed: int, *, allow_remote_listen: bool = False) -> int:
+    """Serve the stack's fault hop (the links of ``hops.json``) until stopped; both backends.
+
+    On uvloop too: the hop carries every datagram of every call through Python, and its
+    timer heap sleeps the last millisecond itself, so uvloop's millisecond timers do not
+    blur the links' latencies (scheduler.py).
+    """
+    from harness.faults.api.server import ServerOptions, serve
+
+    host, port = ctx.plan.hop_api
+    options = ServerOptions(
+        host=host, port=port, seed=seed, config=ctx.run_dir / "hops.json",
+        allow_remote_listen=allow_remote_listen,
+    )  # fmt: skip
+
+    def ready(info: dict[str, Any]) -> None:
+        ctx.log.info("hop server %s", info)
+        ctx.ready()
+
+    run_loop(serve(options, ready), HOP_EVENT_LOOP_ENV)
+    return 0
+
+
 def bind_udp(address: Address) -> socket.socket:
     """A non-blocking UDP socket bound to ``address`` (raises OSError if taken)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -22,11 +22,10 @@ from harness.stack.components import COMPONENT_MODULES
 from harness.stack.defects import parse_defects
 from harness.stack.plan import Component, Plan, Role
 from harness.stack.runtime import (
-    HOP_EVENT_LOOP_ENV,
     ComponentContext,
     log_to_stderr,
     run_component,
-    run_loop,
+    run_hop_server,
 )
 from harness.stack.topology import load_topology, relocate
 
@@ -77,27 +76,15 @@ def redis_argv(plan: Plan, component: Component, config: Path) -> list[str]:
 
 
 def _run_hop(spec: dict[str, Any], plan: Plan, ctx: ComponentContext) -> None:
-    from harness.faults.api.server import ServerOptions, serve
-
     # The namespace holds every link's listen address and every component's (they
     # bind theirs at once: ip_nonlocal_bind); the host reaches them over the bridge
     # (the kernel answers ARP for any address of the namespace).
     # One `ip -batch` for all ~28 addresses: a process each costs seconds on a loaded host.
     commands = "".join(f"addr add {address}/32 dev eth0\n" for address in hop_addresses(plan)[1:])
     subprocess.run(["ip", "-force", "-batch", "-"], input=commands.encode(), check=False)
-    host, port = plan.hop_api
     # Off the loopback on purpose: the links listen on the run's --internal network,
     # which only this run's containers and the host's bridge reach.
-    options = ServerOptions(
-        host=host, port=port, seed=int(spec.get("seed", 0)), config=ctx.run_dir / "hops.json",
-        allow_remote_listen=True,
-    )  # fmt: skip
-
-    def ready(info: dict[str, Any]) -> None:
-        ctx.log.info("hop server %s", info)
-        ctx.ready()
-
-    run_loop(serve(options, ready), HOP_EVENT_LOOP_ENV)
+    run_hop_server(ctx, int(spec.get("seed", 0)), allow_remote_listen=True)
 
 
 def main(argv: list[str]) -> int:

@@ -34,11 +34,10 @@ from harness.stack.defects import parse_defects
 from harness.stack.local import reaper
 from harness.stack.plan import Component, Plan, Role
 from harness.stack.runtime import (
-    HOP_EVENT_LOOP_ENV,
     ComponentContext,
     log_to_stderr,
     run_component,
-    run_loop,
+    run_hop_server,
 )
 from harness.stack.topology import load_topology, relocate
 
@@ -112,7 +111,7 @@ class Supervisor:
         log_to_stderr()
         ctx = ComponentContext(self.plan, component, self.run_dir, self.defects)
         if component.role is Role.HOP:
-            return self._run_hop(ctx)
+            return run_hop_server(ctx, int(self.spec.get("seed", 0)))
         return run_component(ctx)
 
     def _exec_redis(self, component: Component) -> None:
@@ -129,25 +128,6 @@ class Supervisor:
             "--dir", str(data_dir), "--databases", "1",
         ]  # fmt: skip
         os.execv(binary, argv)
-
-    def _run_hop(self, ctx: ComponentContext) -> int:
-        from harness.faults.api.server import ServerOptions, serve
-
-        host, port = self.plan.hop_api
-        options = ServerOptions(
-            host=host, port=port, seed=int(self.spec.get("seed", 0)),
-            config=self.run_dir / "hops.json",
-        )  # fmt: skip
-
-        def ready(info: dict[str, Any]) -> None:
-            ctx.log.info("hop server %s", info)
-            ctx.ready()
-
-        # uvloop too: the hop carries every datagram of every call through Python, and
-        # its timer heap sleeps the last millisecond itself, so uvloop's millisecond
-        # timers do not blur the links' latencies (scheduler.py).
-        run_loop(serve(options, ready), HOP_EVENT_LOOP_ENV)
-        return 0
 
     # -- supervising ------------------------------------------------------------------------
     def run(self) -> int:
